@@ -1,0 +1,109 @@
+"""Typed access to an instance's linear memory from host imports.
+
+Runs on whichever thread runs the instance. The base address is fetched anew
+on every access: wasm may grow (and, for memory64, move) memory between two
+host calls, so nothing here caches a pointer or a memoryview across calls
+(stack.md §3c). Pointers arriving from wasm32 as signed i32 are made unsigned
+by `LinearMemory.uptr`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from ctypes import byref
+
+import wasmtime
+from wasmtime import _ffi as ffi
+
+_u8 = ctypes.c_uint8
+_i16 = ctypes.c_int16
+_i32 = ctypes.c_int32
+_u32 = ctypes.c_uint32
+_i64 = ctypes.c_int64
+_u64 = ctypes.c_uint64
+
+
+class LinearMemory:
+    """The exported ``memory`` of one instance, for one store."""
+
+    __slots__ = ("_ctx", "_raw", "memory", "ptr_size", "store")
+
+    def __init__(self, store: wasmtime.Store, memory: wasmtime.Memory, memory64: bool) -> None:
+        self.store = store
+        self.memory = memory
+        self.ptr_size = 8 if memory64 else 4
+        self._ctx = store._context()
+        self._raw = byref(memory._memory)
+
+    # -- raw geometry ---------------------------------------------------------
+    def base(self) -> int:
+        return ctypes.addressof(ffi.wasmtime_memory_data(self._ctx, self._raw).contents)
+
+    def size(self) -> int:
+        return int(ffi.wasmtime_memory_data_size(self._ctx, self._raw))
+
+    def uptr(self, value: int) -> int:
+        """A pointer argument as an unsigned address (wasm32 i32s arrive signed)."""
+        return value & 0xFFFFFFFF if self.ptr_size == 4 else value & 0xFFFFFFFFFFFFFFFF
+
+    # -- bytes ----------------------------------------------------------------
+    def read(self, ptr: int, n: int) -> bytes:
+        return ctypes.string_at(self.base() + ptr, n)
+
+    def write(self, ptr: int, data: bytes | bytearray | memoryview) -> None:
+        if data:
+            ctypes.memmove(self.base() + ptr, bytes(data) if isinstance(data, memoryview) else data, len(data))
+
+    def fill(self, ptr: int, byte: int, n: int) -> None:
+        ctypes.memset(self.base() + ptr, byte, n)
+
+    def move(self, dest: int, src: int, n: int) -> None:
+        base = self.base()
+        ctypes.memmove(base + dest, base + src, n)
+
+    def cstring(self, ptr: int) -> bytes:
+        """The NUL-terminated bytes at ``ptr`` (empty for NULL)."""
+        return ctypes.string_at(self.base() + ptr) if ptr else b""
+
+    # -- scalars (little endian, as wasm) -------------------------------------
+    def u8(self, ptr: int) -> int:
+        return _u8.from_address(self.base() + ptr).value
+
+    def i32(self, ptr: int) -> int:
+        return _i32.from_address(self.base() + ptr).value
+
+    def u32(self, ptr: int) -> int:
+        return _u32.from_address(self.base() + ptr).value
+
+    def i64(self, ptr: int) -> int:
+        return _i64.from_address(self.base() + ptr).value
+
+    def u64(self, ptr: int) -> int:
+        return _u64.from_address(self.base() + ptr).value
+
+    def ptr(self, ptr: int) -> int:
+        """A pointer-sized unsigned value (u32 in wasm32, u64 in wasm64)."""
+        return self.u64(ptr) if self.ptr_size == 8 else self.u32(ptr)
+
+    def set_u8(self, ptr: int, value: int) -> None:
+        _u8.from_address(self.base() + ptr).value = value & 0xFF
+
+    def set_i16(self, ptr: int, value: int) -> None:
+        _i16.from_address(self.base() + ptr).value = value
+
+    def set_i32(self, ptr: int, value: int) -> None:
+        # wraps like JS's HEAP32[...] = value
+        _u32.from_address(self.base() + ptr).value = value & 0xFFFFFFFF
+
+    def set_i64(self, ptr: int, value: int) -> None:
+        _u64.from_address(self.base() + ptr).value = value & 0xFFFFFFFFFFFFFFFF
+
+    def set_ptr(self, ptr: int, value: int) -> None:
+        if self.ptr_size == 8:
+            self.set_i64(ptr, value)
+        else:
+            self.set_i32(ptr, value)
+
+    def snapshot(self) -> bytes:
+        """One copy of the whole memory (the only full copy aocu.wasm makes)."""
+        return ctypes.string_at(self.base(), self.size())
