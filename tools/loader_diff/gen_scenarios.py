@@ -169,7 +169,7 @@ ERRORS = [
     ("local ok, err = pcall(error, 'caught') return tostring(ok) .. ':' .. tostring(err)", "caught error"),
     ("local ok, err = pcall(function() local x = nil; return x.y end) return err", "caught index error"),
     ("return nil + 1", "arithmetic on nil"),
-    ("local function f(n) return f(n + 1) end return f(1)", "Lua stack overflow (C stack is not involved)"),
+    ("local function f(n) return 1 + f(n + 1) end return f(1)", "Lua stack overflow (not a tail call)"),
     ("return undefined_function()", "call a nil global"),
     ("this is not lua", "syntax error"),
     ("return 'after errors'", "the process keeps working from the last good memory"),
@@ -485,7 +485,7 @@ def build() -> list[dict]:
     wd_code = ("local f = io.open('/data/AAAA', 'r') local a = f:read(5) local b = f:read(6) f:close() "
                "return a .. '|' .. b")
     big_code = ("local f = io.open('/data/BIGFILE00000000000000000000000000000000000', 'r') "
-                "local first = f:read('l') f:seek('set', 40000) local mid = f:read(18) local rest = f:read('a') "
+                "local first = f:read(8) f:seek('set', 40000) local mid = f:read(18) local rest = f:read('a') "
                 "f:close() return first .. '|' .. mid .. '|' .. #rest")
     for tag, mod, fmt in (("e4", M_E4, F4), ("w64", M_W64, F64)):
         a = Aos()

@@ -13,6 +13,7 @@
 //   --timeout S       per-message timeout in seconds (default 600); a message that does not
 //                     settle is recorded as {"hang": true} and ends the scenario
 //   --dump-memory DIR also write every result's Memory to DIR/<name>.<index>.bin (debugging)
+//   --verbose         log every message's time to stderr
 //
 // Each scenario file runs in its own Node process (the glue replaces Date.now, Math.random,
 // performance.now and process.hrtime globally, so scenarios must not share a process), started
@@ -52,6 +53,7 @@ function parseArgs (argv) {
     else if (a === '--timeout') opts.timeout = Number(argv[++i])
     else if (a === '--dump-memory') opts.dumpMemory = argv[++i]
     else if (a === '--child') opts.child = true
+    else if (a === '--verbose' || a === '-v') opts.verbose = true
     else opts.files.push(a)
   }
   return opts
@@ -75,6 +77,7 @@ function parent (opts) {
     const args = ['--experimental-wasm-memory64', '--no-warnings', __filename, '--child',
       '--out', opts.out, '--refnode', opts.refnode, '--timeout', String(opts.timeout)]
     if (opts.dumpMemory) args.push('--dump-memory', opts.dumpMemory)
+    if (opts.verbose) args.push('--verbose')
     args.push(path.resolve(file))
     const t0 = Date.now()
     // Lua print() in gen 1/2 reaches the child's stdout (the glue bound console.log before the
@@ -235,6 +238,7 @@ async function child (opts) {
         prevMemory = res.Memory
       }
       results.push(r)
+      if (opts.verbose) log(`${name} #${i} ${r.ms.toFixed(0)} ms${res.Error ? ' Error' : ''}`)
     } catch (e) {
       clearTimeout(timer)
       if (e instanceof HangSignal) {
@@ -243,6 +247,7 @@ async function child (opts) {
         break
       }
       results.push({ i, fresh_instance: fresh, ok: false, threw: describeThrown(e), next: 'reinstantiate', ms: clock() })
+      if (opts.verbose) log(`${name} #${i} threw ${JSON.stringify(describeThrown(e)).slice(0, 200)}`)
       handle = null
     }
   }
