@@ -8,6 +8,7 @@
                the first differing offsets
 --save DIR     write aocu's own records (same shape as the recordings) for inspection
 -v             print every differing message, not only the first one per scenario
+-s             one line per differing message (fields that differ)
 
 Exit code 0 when every recorded field matches, 1 on any difference, 2 on a usage error.
 
@@ -148,10 +149,14 @@ def scenario_name(path: Path, s: dict) -> str:
 class DictDataSource:
     """WeaveDrive data for a scenario: txid -> bytes (the same bytes record.cjs serves).
 
-    HOW aocu.wasm takes a WeaveDrive data source is not settled; `weavedrive_extensions` is the one
-    place to adapt. This object offers the obvious shapes: mapping access, get(txid), size(txid),
-    read(txid, offset, length).
+    Implements aocu.wasm's `WeaveDriveSource` protocol (admissible, size, read). record.cjs runs
+    the reference drive (@permaweb/weavedrive) in `mode: 'test'`, which admits every id, so
+    `admissible` is always true. `weavedrive_extensions` is the one place to adapt if the
+    host's extension API changes.
     """
+
+    def admissible(self, tx_id: str, block_height: Any) -> bool:
+        return True
 
     def __init__(self, files: dict[str, Any]):
         self.files = {k: (v.encode() if isinstance(v, str) else bytes.fromhex(v["hex"]) if "hex" in v
@@ -178,7 +183,6 @@ def weavedrive_extensions(scenario: dict) -> dict | None:
     wd = scenario.get("weavedrive")
     if not wd:
         return None
-    # TODO(integrator): adjust to the settled aocu.wasm WeaveDrive API.
     return {"WeaveDrive": DictDataSource(wd.get("files", {}))}
 
 
@@ -434,6 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--memdump", type=Path)
     ap.add_argument("--save", type=Path)
     ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("-s", "--summary", action="store_true", help="one line per differing message")
     args = ap.parse_args(argv)
     mods = os.environ.get("AO_TEST_MODULES")
     if not mods:
@@ -461,6 +466,12 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((rep.name, rep.fmt, f"{rep.compared}/{rep.messages}", status, first,
                      f"{rep.node_ms / 1000:.1f}s", f"{rep.host_ms / 1000:.1f}s"))
         print(f"{rep.name:<22} {rep.fmt:<52} {status:<12} {first}", flush=True)
+        if args.summary:
+            for i in rep.differing_messages:
+                fields = ",".join(d.field for d in rep.diffs if d.index == i)
+                msg = s["messages"][i].get("msg", {}) if i < len(s["messages"]) else {}
+                data = msg.get("Data") if isinstance(msg, dict) else None
+                print(f"    #{i} {fields}   Data={show(data, 90) if data is not None else ''}")
         shown = rep.diffs if args.verbose else [d for d in rep.diffs if d.index == rep.diffs[0].index]
         for d in shown:
             msg = s["messages"][d.index] if d.index < len(s["messages"]) else {}

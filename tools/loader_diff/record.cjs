@@ -202,11 +202,11 @@ async function child (opts) {
     let timer
     const clock = realClock()
     try {
-      if (handle === null) handle = await AoLoader(binary, baseOptions())
-      const res = await Promise.race([
-        handle(prevMemory, step.msg, step.env),
-        new Promise((resolve, reject) => { timer = setTimeout(() => reject(new HangSignal()), opts.timeout * 1000) })
-      ])
+      const deadline = new Promise((resolve, reject) => { timer = setTimeout(() => reject(new HangSignal()), opts.timeout * 1000) })
+      // creating the loader is under the deadline too: after some failures a new instance never
+      // becomes ready (e.g. an abort during instantiation leaves its ready promise unsettled)
+      if (handle === null) handle = await Promise.race([AoLoader(binary, baseOptions()), deadline])
+      const res = await Promise.race([handle(prevMemory, step.msg, step.env), deadline])
       clearTimeout(timer)
       const mem = Buffer.from(res.Memory.buffer, res.Memory.byteOffset, res.Memory.byteLength)
       const r = {
