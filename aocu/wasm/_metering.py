@@ -37,12 +37,14 @@ What the reference does (and therefore what this does):
 Binaries the reference cannot meter raise `MeteringError`: opcodes outside the
 MVP + sign-extension set (the 0xFC/0xFD/0xFE prefixes, exception handling,
 reference types, tail calls, ``select t``), an existing ``metering.usegas``
-import (pre-metered gen 1/2 modules), unknown sections (e.g. tags). So do
-constructs the reference parser misreads silently (non-zero element/data
-segment flags, multi-value types and block types, multi-memory memargs,
-non-MVP value types, extended-const init expressions): where the JS would go
-on and emit a corrupted binary we refuse instead. Malformed/truncated input
-raises `MeteringError` too, where the JS would read past the end as zeros.
+import (pre-metered gen 1/2 modules), function types with several results,
+unknown sections (e.g. tags), truncated input. So do constructs the reference
+parser misreads silently and turns into a module that cannot compile
+(non-zero element/data segment flags, multi-memory memargs, non-MVP value
+types, extended-const init expressions, LEB-length mismatches): refusing is
+the same outcome for the CU. One silent misread is mirrored instead, because
+its output can be a valid module: a one-byte type-index block type is
+written back as 0x00 (see `_block_type`).
 """
 
 from __future__ import annotations
@@ -393,6 +395,22 @@ def _check_type_byte(byte: int, pos: int, what: str) -> int:
     return byte
 
 
+def _block_type(byte: int, pos: int) -> int:
+    """The block-type byte the reference writes back for ``byte``.
+
+    It reads one byte and maps it through its type table; anything else (a
+    type index, v128, a reference type) becomes `undefined`, which Node's
+    Buffer writes as 0x00. For type index 0 that is even the same byte, and
+    for other indices the output can still validate, so this is mirrored
+    rather than refused. A multi-byte (s33) index would desync the parser.
+    """
+    if byte in _KNOWN_TYPES:
+        return byte
+    if byte >= 0x80:
+        raise MeteringError(f"block type index of several bytes at offset {pos}")
+    return 0x00
+
+
 def _reencode_op(data: bytes, pos: int) -> tuple[bytes, int]:
     """Parse the instruction at pos the way the reference does; return its
     re-serialised bytes (minimal LEBs, no call remapping) and its end."""
@@ -409,7 +427,7 @@ def _reencode_op(data: bytes, pos: int) -> tuple[bytes, int]:
         value, q = _read_sleb(data, q)
         out += _sleb(value)
     elif kind == _K_BLOCK:
-        out.append(_check_type_byte(data[q], q, "block type"))
+        out.append(_block_type(data[q], q))
         q += 1
     elif kind == _K_MEMARG:
         flags, q2 = _read_uleb(data, q)
@@ -546,9 +564,13 @@ class _BodyMeter:
             elif kind == _K_F64:
                 q += 8
             elif kind == _K_BLOCK:
-                if data[q] not in _KNOWN_TYPES:
-                    _check_type_byte(data[q], q, "block type")
-                q += 1
+                if data[q] in _KNOWN_TYPES:
+                    q += 1
+                else:
+                    parts.append(data[copy_from:p])
+                    enc, q = _reencode_op(data, p)
+                    parts.append(enc)
+                    copy_from = q
             else:
                 # br_table, call_indirect, memory.size/grow, invalid opcodes:
                 # rare enough to always take the general path.
@@ -571,9 +593,7 @@ class _BodyMeter:
             raise MeteringError(f"instruction at offset {p} runs past the end of its function body")
         if seg_start != end:
             # The reference walks past the end of its op list and throws.
-            raise MeteringError(
-                f"function body ending at offset {end} does not end with a branching opcode"
-            )
+            raise MeteringError(f"function body ending at offset {end} does not end with a branching opcode")
 
 
 # --------------------------------------------------------------------------------------
@@ -631,9 +651,7 @@ class _Reader:
         """One instruction then ``end``; returns the re-encoded instruction."""
         enc, self.pos = _reencode_op(self.data, self.pos)
         if self.byte() != _OP_END:
-            raise MeteringError(
-                f"init expression at offset {self.pos - 1} has more than one instruction"
-            )
+            raise MeteringError(f"init expression at offset {self.pos - 1} has more than one instruction")
         return enc
 
 

@@ -1,0 +1,339 @@
+"""One live process instance: a wasmtime store, its imports, and ``handle``.
+
+Owns a `wasmtime.Store` and everything bound to it (glue state, MEMFS, gas
+meter, longjmp helper). Runs on one thread at a time (whichever calls
+``handle``); concurrent use of one instance is refused, not serialised.
+``handle`` copies no memory: memory is copied only by `memory_snapshot` and
+by `Module.instantiate` when it is given one. Start at `Instance.handle`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import wasmtime
+
+from . import _epoch
+from ._asyncify import AsyncifyDriver
+from ._errors import HandleError, ModuleLinkError, WasmError, _Signal
+from ._formats import GEN1_EXPORT_NAMES
+from ._glue import EmscriptenGlue
+from ._helpers import FIRST_DYNCALL_SLOT, SLOT_SET_THREW, SLOT_STACK_RESTORE, SLOT_STACK_SAVE
+from ._memory import LinearMemory
+from ._raw import RawCall, host_func
+from ._traps import handle_error_from_trap
+
+if TYPE_CHECKING:
+    from ._module import Module
+
+# Stack cookies the glue's writeStackCookie() stores (gen 2+).
+_STACK_COOKIE_1 = 0x02135467
+_STACK_COOKIE_2 = 0x89BACDFE
+_EMSC_MAGIC = 0x63736D65   # 'emsc' at address 0
+
+
+class Instance:
+    """A booted instance of a `Module`, ready to ``handle`` messages in order."""
+
+    def __init__(self, module: Module) -> None:
+        self.module = module
+        fmt = module.format
+        self.format = fmt
+        self._store = store = wasmtime.Store(module.engine)
+        _epoch.no_deadline(store)
+        if module.memory_limit is not None:
+            store.set_limits(memory_size=module.memory_limit)
+        self._keepalive: list[object] = []
+        self._host_error: BaseException | None = None
+        self._busy = threading.Lock()
+        self._poisoned: str | None = None
+        self.glue = glue = EmscriptenGlue(fmt, module.options, heap_max=module.heap_max)
+        self.stdout = glue.stdout
+
+        impls = glue.imports()
+        self.fs = module.fs_factory(glue)
+        self._fs_imports_pending = True
+        self.asyncify = AsyncifyDriver(self)
+        impls.update(self.asyncify.imports(module.extensions.get("WeaveDrive")))
+        impls["metering_gasUsed"] = self._metering_gas_used
+        # FS imports need the memory, which exists only after instantiation:
+        # bind them through a late-bound table.
+        late: dict[str, Callable[..., Any]] = {}
+
+        def late_bound(name: str) -> Callable[..., Any]:
+            def call(*args: Any) -> Any:
+                return late[name](*args)
+            return call
+
+        gas = self._instantiate_gas_meter()
+        longjmp = self._instantiate_longjmp_helper()
+        externs: list[wasmtime.Func] = []
+        for imp in module.function_imports:
+            if imp.canonical == "usegas" and imp.module == "metering":
+                externs.append(gas["usegas_i64" if imp.params[0] == "i64" else "usegas_i32"])
+            elif longjmp is not None and imp.canonical in module.longjmp_served:
+                externs.append(longjmp[imp.canonical if imp.canonical != "_emscripten_throw_longjmp"
+                                       else "throw_longjmp"])
+            elif imp.canonical in impls:
+                externs.append(host_func(store, imp.functype, impls[imp.canonical], self, self._keepalive))
+            elif imp.canonical in module.fs_import_names:
+                externs.append(host_func(store, imp.functype, late_bound(imp.canonical), self,
+                                         self._keepalive))
+            else:  # Module checked this at load time
+                raise ModuleLinkError(f"import {imp.module}.{imp.name} is not provided by {fmt.name}")
+        try:
+            self._instance = wasmtime.Instance(store, module.wasm_module, externs)
+        except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
+            raise ModuleLinkError(f"cannot instantiate module: {exc}") from exc
+
+        raw_exports = self._instance.exports(store)
+        names = GEN1_EXPORT_NAMES if fmt.gen == 1 else {}
+        self._ex: dict[str, Any] = {}
+        self._funcs: dict[str, wasmtime.Func] = {}
+        for export in module.wasm_module.exports:
+            item = raw_exports[export.name]
+            name = names.get(export.name, export.name)
+            if isinstance(item, wasmtime.Func):
+                self._funcs[name] = item
+                self._ex[name] = RawCall(store, item)
+            else:
+                self._ex[name] = item
+        memory = self._ex.get("memory")
+        if not isinstance(memory, wasmtime.Memory):
+            raise ModuleLinkError("module exports no memory")
+        self.mem = LinearMemory(store, memory, fmt.memory64)
+        glue.mem = self.mem
+        glue.exports = self._ex
+        if fmt.gen == 4:
+            self._stack_save = self._ex["emscripten_stack_get_current"]
+            self._stack_restore = self._ex["_emscripten_stack_restore"]
+            self._stack_alloc = self._ex["_emscripten_stack_alloc"]
+        else:
+            self._stack_save = self._ex["stackSave"]
+            self._stack_restore = self._ex["stackRestore"]
+            self._stack_alloc = self._ex["stackAlloc"]
+        self._handle = self._ex["handle"]
+        late.update(module.make_fs_imports(self.mem, self.fs, self._ex))
+        if longjmp is not None:
+            self._link_longjmp_helper(longjmp)
+        self._boot()
+
+    # -- helpers ---------------------------------------------------------------
+    def record_host_error(self, exc: BaseException) -> None:
+        if self._host_error is None:
+            self._host_error = exc
+
+    def _instantiate_gas_meter(self) -> Any:
+        def out_of_gas() -> None:
+            from ._errors import OutOfGas
+            raise OutOfGas()
+
+        store = self._store
+        oog = host_func(store, wasmtime.FuncType([], []), out_of_gas, self, self._keepalive)
+        exports = wasmtime.Instance(store, self.module.gas_module, [oog]).exports(store)
+        self._gas_used = exports["used"]
+        limit = min(int(self.module.compute_limit), (1 << 63) - 1)
+        exports["limit"].set_value(store, wasmtime.Val.i64(limit))
+        return exports
+
+    def _instantiate_longjmp_helper(self) -> Any:
+        if self.module.longjmp_module is None:
+            return None
+        return wasmtime.Instance(self._store, self.module.longjmp_module, []).exports(self._store)
+
+    def _link_longjmp_helper(self, helper: Any) -> None:
+        store = self._store
+        services = helper["services"]
+        plan = self.module.longjmp_plan
+        funcs = self._funcs
+        if self.format.gen == 4:
+            save, restore = funcs["emscripten_stack_get_current"], funcs["_emscripten_stack_restore"]
+        else:
+            save, restore = funcs["stackSave"], funcs["stackRestore"]
+        services.set(store, SLOT_STACK_SAVE, save)
+        services.set(store, SLOT_STACK_RESTORE, restore)
+        services.set(store, SLOT_SET_THREW, funcs["setThrew"])
+        for i, name in enumerate(plan.dyncall_exports):
+            services.set(store, FIRST_DYNCALL_SLOT + i, funcs[name])
+        if plan.uses_table:
+            table = self._ex["__indirect_function_table"]
+            linker = wasmtime.Instance(store, self.module.table_link_module, [table, helper["table"]])
+            size = min(table.size(store), helper["table"].size(store))
+            linker.exports(store)["link"](store, size)
+
+    def _metering_gas_used(self) -> int:
+        return self.gas_used
+
+    @property
+    def gas_used(self) -> int:
+        return int(self._gas_used.value(self._store))
+
+    # -- boot ------------------------------------------------------------------------
+    def _boot(self) -> None:
+        fmt, ex, mem = self.format, self._ex, self.mem
+        try:
+            with _epoch.deadline(self._store, self.module.options.deadline_s):
+                if fmt.gen >= 2:
+                    ex["emscripten_stack_init"]()
+                    end = mem.uptr(ex["emscripten_stack_get_end"]())
+                    if end == 0:
+                        end += 4
+                    mem.set_i32(end, _STACK_COOKIE_1)
+                    mem.set_i32(end + 4, _STACK_COOKIE_2)
+                    mem.set_i32(0, _EMSC_MAGIC)
+                ex["__wasm_call_ctors"]()
+                if fmt.calls_main and "main" in ex:
+                    self._call_main()
+                if fmt.gen == 4:
+                    self.fs_make_data_dir()
+        except HandleError:
+            raise
+        except Exception as exc:
+            raise self._translate(exc) from None
+
+    def fs_make_data_dir(self) -> None:
+        # ao-loader: `await instance['FS_createPath']('/', 'data')` (gen 4, wasm64)
+        self.fs.create_path("/", "data")
+
+    def _call_main(self) -> None:
+        from ._errors import ExitStatus
+        main = self._ex["main"]
+        try:
+            if self.format.gen != 2:
+                main(0, 0)                  # gen 1/3 callMain: argc = argv = 0
+                return
+            args = [self.module.options.this_program, *self.module.options.argv]
+            mem = self.mem
+            argv = mem.uptr(self._stack_alloc((len(args) + 1) * 4))
+            for i, arg in enumerate(args):
+                data = arg.encode() + b"\0"
+                ptr = mem.uptr(self._stack_alloc(len(data)))
+                mem.write(ptr, data)
+                mem.set_i32(argv + 4 * i, ptr)
+            mem.set_i32(argv + 4 * len(args), 0)
+            main(len(args), argv)
+        except Exception as exc:
+            # noExitRuntime: the glue swallows main's ExitStatus
+            if not isinstance(self._host_error or exc, ExitStatus):
+                raise
+            self._host_error = None
+
+    # -- handle ------------------------------------------------------------------------
+    def handle(self, message: dict[str, Any], env: dict[str, Any]) -> dict[str, Any]:
+        """Evaluate one message, as ao-loader's ``handle(null, msg, env)`` would."""
+        if not self._busy.acquire(blocking=False):
+            raise WasmError("instance is already handling a message on another thread")
+        try:
+            if self._poisoned is not None:
+                raise WasmError(f"instance is unusable after a failed message ({self._poisoned})")
+            try:
+                return self._handle_once(message, env)
+            except HandleError as exc:
+                self._poisoned = exc.kind
+                raise
+        finally:
+            self._busy.release()
+
+    def _handle_once(self, message: dict[str, Any], env: dict[str, Any]) -> dict[str, Any]:
+        module = self.module
+        self.glue.block_height = message.get("Block-Height")
+        self._gas_used.set_value(self._store, wasmtime.Val.i64(0))      # gas.refill()
+        msg_text = module.stringify(message)
+        env_text = module.stringify(env)
+        self._host_error = None
+        try:
+            with _epoch.deadline(self._store, module.options.deadline_s):
+                sp = self._stack_save()
+                p_msg = self._write_string(msg_text)
+                p_env = self._write_string(env_text)
+                ret = self.asyncify.call_export(self._handle, p_msg, p_env)
+                self._stack_restore(sp)
+                raw = self.mem.cstring(self.mem.uptr(ret))
+        except HandleError:
+            raise
+        except Exception as exc:
+            raise self._translate(exc) from None
+        text = raw.decode("utf-8", "replace")
+        try:
+            outcome = module.parse(text)
+        except ValueError:
+            raise HandleError(_json_parse_error(text), kind="host") from None
+        response = outcome.get("response") if isinstance(outcome, dict) else None
+        if not isinstance(outcome, dict) or not outcome.get("ok"):
+            raise HandleError(response, kind="response")
+        return self._result(response if isinstance(response, dict) else {})
+
+    def _result(self, response: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key in ("Error", "Output", "Messages", "Spawns", "Assignments"):
+            if key in response:
+                result[key] = response[key]
+        patches = response.get("Patches")
+        result["Patches"] = patches if patches else []
+        result["GasUsed"] = self.gas_used
+        return result
+
+    def _write_string(self, text: str) -> int:
+        data = self.module.encode_utf8(text)
+        if self.format.gen <= 2:
+            # ccall's toC.string reserves (UTF-16 length << 2) + 1 bytes
+            size = (self.module.utf16_length(text) << 2) + 1
+        else:
+            size = len(data) + 1                         # stringToUTF8OnStack
+        ptr = self.mem.uptr(self._stack_alloc(size))
+        self.mem.write(ptr, data + b"\0")
+        return ptr
+
+    def _translate(self, exc: BaseException) -> HandleError:
+        """Turn whatever stopped wasm into the loader's thrown value."""
+        cause = self._host_error or exc
+        self._host_error = None
+        if isinstance(cause, HandleError):
+            return cause
+        if isinstance(cause, _Signal):
+            return HandleError(cause.loader_value(), kind=cause.kind)
+        if isinstance(cause, wasmtime.Trap):
+            return handle_error_from_trap(cause, self.module.options.deadline_s)
+        if isinstance(cause, wasmtime.WasmtimeError):
+            return HandleError(f"RuntimeError: {cause}", kind="trap")
+        return HandleError(f"Error: {type(cause).__name__}: {cause}", kind="host")
+
+    # -- memory ------------------------------------------------------------------------
+    def memory_snapshot(self) -> bytes:
+        """A copy of the whole linear memory (what the loader returns as ``Memory``)."""
+        return self.mem.snapshot()
+
+    def memory_size(self) -> int:
+        return self.mem.size()
+
+    def memory_sha256(self) -> str:
+        """sha256 of the memory, hashed in place without a copy."""
+        view = memoryview((self.mem.size() and _buffer(self.mem)) or b"")
+        return hashlib.sha256(view).hexdigest()
+
+    def restore_memory(self, memory: bytes | bytearray | memoryview) -> None:
+        """The loader's ``buffer`` path: grow by the glue's policy if smaller, then copy."""
+        if self.mem.size() < len(memory):
+            self.glue.resize_heap(len(memory))
+        if self.mem.size() < len(memory):
+            raise WasmError(f"cannot grow memory to the snapshot's {len(memory)} bytes")
+        self.mem.restore(memory)
+
+
+def _buffer(mem: LinearMemory) -> Any:
+    import ctypes
+    return (ctypes.c_ubyte * mem.size()).from_address(mem.base())
+
+
+def _json_parse_error(text: str) -> str:
+    if not text:
+        return "SyntaxError: Unexpected end of JSON input"
+    try:
+        json.loads(text)
+    except ValueError as exc:
+        return f"SyntaxError: {exc}"
+    return "SyntaxError: invalid JSON"

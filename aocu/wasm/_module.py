@@ -1,0 +1,272 @@
+"""Compiled modules: format checks, metering, import analysis, helper modules.
+
+`load_module` compiles a binary once; `Module.instantiate` makes as many
+independent instances as the caller wants (each with its own store). Compiling
+and metering are the expensive steps (seconds for AOS), so metered binaries
+and compiled modules are cached per sha256 of the input binary.
+Thread-safe: a Module may be shared by instances on several threads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import wasmtime
+
+from . import _epoch
+from ._errors import ModuleLinkError
+from ._formats import GEN1_IMPORT_NAMES, Format, resolve_format
+from ._glue import EmscriptenGlue, HostOptions
+from ._helpers import (
+    FIRST_DYNCALL_SLOT,
+    GAS_WAT,
+    TABLE_LINK_WAT,
+    InvokeSpec,
+    LongjmpHelperPlan,
+    compile_wat,
+)
+from ._instance import Instance
+from ._raw import value_kinds
+
+#: Gas limit when none is given (the glue's DEFAULT_GAS_LIMIT).
+DEFAULT_COMPUTE_LIMIT = 9_000_000_000_000_000
+_MAX_WASM_STACK_BYTES = 1 << 20
+
+
+def _make_engine() -> wasmtime.Engine:
+    config = wasmtime.Config()
+    config.wasm_exceptions = True        # the longjmp helper's throw/try_table
+    config.wasm_memory64 = True
+    config.epoch_interruption = True     # wall-clock deadlines (_epoch)
+    config.max_wasm_stack = _MAX_WASM_STACK_BYTES
+    engine = wasmtime.Engine(config)
+    _epoch.register(engine)
+    return engine
+
+
+_engine: wasmtime.Engine | None = None
+_engine_lock = threading.Lock()
+
+
+def shared_engine() -> wasmtime.Engine:
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            _engine = _make_engine()
+        return _engine
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionImport:
+    module: str
+    name: str
+    canonical: str           # the glue's name (gen 1 binaries use minified ones)
+    functype: wasmtime.FuncType
+    params: tuple[str, ...]
+    results: tuple[str, ...]
+
+
+class Module:
+    """A compiled ao process module, ready to instantiate."""
+
+    def __init__(
+        self,
+        binary: bytes,
+        fmt: Format,
+        *,
+        compute_limit: int | None,
+        memory_limit: int | None,
+        extensions: Mapping[str, Any] | None,
+        options: HostOptions,
+        compiled: wasmtime.Module | None = None,
+    ) -> None:
+        self.format = fmt
+        self.options = options
+        self.compute_limit = DEFAULT_COMPUTE_LIMIT if compute_limit is None else int(compute_limit)
+        self.memory_limit = None if memory_limit is None else int(memory_limit)
+        self.heap_max = fmt.heap_max if self.memory_limit is None else min(fmt.heap_max, self.memory_limit)
+        self.extensions: Mapping[str, Any] = dict(extensions or {})
+        self.engine = shared_engine()
+        self.wasm_module = compiled if compiled is not None else compile_binary(self.engine, binary, fmt)
+        self.function_imports = self._analyze_imports()
+        self.gas_module = _gas_module(self.engine)
+        self.table_link_module = _table_link_module(self.engine)
+        self.longjmp_plan, self.longjmp_served = self._plan_longjmp()
+        self.longjmp_module = (compile_wat(self.engine, self.longjmp_plan.wat())
+                               if self.longjmp_plan is not None else None)
+        from ._fs import fs_factory, fs_import_names, make_fs_imports
+        self.fs_import_names = fs_import_names()
+        self._fs_factory = fs_factory
+        self._make_fs_imports = make_fs_imports
+        self._check_imports()
+
+    # -- analysis ------------------------------------------------------------
+    def _analyze_imports(self) -> list[FunctionImport]:
+        imports = []
+        for imp in self.wasm_module.imports:
+            ty = imp.type
+            if not isinstance(ty, wasmtime.FuncType):
+                raise ModuleLinkError(f"unsupported non-function import {imp.module}.{imp.name}")
+            name = imp.name or ""
+            canonical = GEN1_IMPORT_NAMES.get(name, name) if self.format.gen == 1 and imp.module == "a" \
+                else name
+            imports.append(FunctionImport(imp.module, name, canonical, ty, value_kinds(ty.params),
+                                          value_kinds(ty.results)))
+        return imports
+
+    def _plan_longjmp(self) -> tuple[LongjmpHelperPlan | None, frozenset[str]]:
+        invokes = [i for i in self.function_imports if i.canonical.startswith("invoke_")]
+        throws = any(i.canonical == "_emscripten_throw_longjmp" for i in self.function_imports)
+        if not invokes and not throws:
+            return None, frozenset()
+        exports = {e.name: e.type for e in self.wasm_module.exports}
+        pointer = "i64" if self.format.memory64 else "i32"
+        tables = [t for t in exports.values() if isinstance(t, wasmtime.TableType)]
+        plan = LongjmpHelperPlan(pointer, tables[0].limits.min if tables else 0)
+        for imp in invokes:
+            if len(imp.results) > 1 or not imp.params:
+                raise ModuleLinkError(f"unsupported invoke signature {imp.name}")
+            dyncall = "dynCall_" + imp.canonical.removeprefix("invoke_")
+            slot = None
+            if self.format.gen == 4 and dyncall in exports:
+                slot = FIRST_DYNCALL_SLOT + len(plan.dyncall_exports)
+                plan.dyncall_exports.append(dyncall)
+            plan.invokes.append(InvokeSpec(imp.canonical, imp.params[0], imp.params[1:],
+                                           imp.results[0] if imp.results else None, slot))
+        served = frozenset({"_emscripten_throw_longjmp", *(i.canonical for i in invokes)})
+        return plan, served
+
+    def _check_imports(self) -> None:
+        probe = EmscriptenGlue(self.format, self.options, heap_max=self.heap_max).imports()
+        provided = set(probe) | self.fs_import_names | self.longjmp_served | {
+            "__asyncjs__weavedrive_open", "__asyncjs__weavedrive_read", "__asyncjs__weavedrive_close",
+            "metering_gasUsed"}
+        for imp in self.function_imports:
+            if imp.module == "metering" and imp.canonical == "usegas":
+                continue
+            if imp.canonical not in provided:
+                raise ModuleLinkError(
+                    f"import {imp.module}.{imp.name} is not provided by the {self.format.name} glue")
+
+    # -- hooks used by instances -----------------------------------------------
+    def fs_factory(self, glue: EmscriptenGlue) -> Any:
+        return self._fs_factory(self.format, self.options, glue)
+
+    def make_fs_imports(self, mem: Any, fs: Any, exports: Mapping[str, Any]) -> dict[str, Callable[..., Any]]:
+        return self._make_fs_imports(self.format, mem, fs, exports)
+
+    @staticmethod
+    def stringify(value: Any) -> str:
+        return _stringify(value)
+
+    @staticmethod
+    def parse(text: str) -> Any:
+        return _parse(text)
+
+    @staticmethod
+    def encode_utf8(text: str) -> bytes:
+        return _encode_utf8(text)
+
+    @staticmethod
+    def utf16_length(text: str) -> int:
+        return _utf16_length(text)
+
+    # -- public ------------------------------------------------------------------
+    def instantiate(self, memory: bytes | bytearray | memoryview | None = None) -> Instance:
+        """A fresh instance (booted like the glue), optionally carrying ``memory``."""
+        instance = Instance(self)
+        if memory is not None:
+            instance.restore_memory(memory)
+        return instance
+
+
+# -- JSON (replaced by aocu.jsjson when available) --------------------------------
+try:
+    from aocu import jsjson as _jsjson
+
+    _stringify = _jsjson.stringify
+    _parse = _jsjson.parse
+    _encode_utf8 = _jsjson.utf8_like_emscripten
+    _utf16_length = _jsjson.utf16_length
+except ImportError:  # pragma: no cover - bootstrap only
+    def _stringify(value: Any) -> str:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+    _parse = json.loads
+
+    def _encode_utf8(text: str) -> bytes:
+        return text.encode("utf-8", "surrogatepass")
+
+    def _utf16_length(text: str) -> int:
+        return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+# -- compile caches -----------------------------------------------------------------
+_helper_cache: dict[str, wasmtime.Module] = {}
+_compiled_cache: dict[tuple[str, str], wasmtime.Module] = {}
+_cache_lock = threading.Lock()
+_COMPILED_CACHE_ENTRIES = 16
+
+
+def _gas_module(engine: wasmtime.Engine) -> wasmtime.Module:
+    with _cache_lock:
+        if "gas" not in _helper_cache:
+            _helper_cache["gas"] = compile_wat(engine, GAS_WAT)
+        return _helper_cache["gas"]
+
+
+def _table_link_module(engine: wasmtime.Engine) -> wasmtime.Module:
+    with _cache_lock:
+        if "link" not in _helper_cache:
+            _helper_cache["link"] = compile_wat(engine, TABLE_LINK_WAT)
+        return _helper_cache["link"]
+
+
+def compile_binary(engine: wasmtime.Engine, binary: bytes, fmt: Format) -> wasmtime.Module:
+    """Meter (if the format says so) and compile, cached per (sha256, format)."""
+    key = (hashlib.sha256(binary).hexdigest(), fmt.name)
+    with _cache_lock:
+        cached = _compiled_cache.get(key)
+    if cached is not None:
+        return cached
+    if fmt.metering is not None:
+        from ._metering import meter_binary
+        binary = meter_binary(binary, fmt.metering)
+    try:
+        compiled = wasmtime.Module(engine, binary)
+    except wasmtime.WasmtimeError as exc:
+        raise ModuleLinkError(f"cannot compile module: {str(exc).splitlines()[0]}") from exc
+    with _cache_lock:
+        if len(_compiled_cache) >= _COMPILED_CACHE_ENTRIES:
+            _compiled_cache.pop(next(iter(_compiled_cache)))
+        _compiled_cache[key] = compiled
+    return compiled
+
+
+def load_module(
+    binary: bytes,
+    format: str,
+    *,
+    compute_limit: int | None = None,
+    memory_limit: int | None = None,
+    extensions: Mapping[str, Any] | None = None,
+    options: HostOptions | None = None,
+) -> Module:
+    """Compile ``binary`` as an ao module of ``format`` (the Module-Format tag).
+
+    ``compute_limit`` is the gas limit of metered formats ("out of gas!" beyond
+    it); ``memory_limit`` caps heap growth in bytes (ao-loader ignores it);
+    ``extensions`` maps extension names to their providers, e.g.
+    ``{"WeaveDrive": source}``; ``options`` sets the documented stand-ins for
+    host state (`HostOptions`).
+    """
+    fmt = resolve_format(format)
+    if not isinstance(binary, (bytes, bytearray, memoryview)):
+        raise TypeError("binary must be bytes")
+    return Module(bytes(binary), fmt, compute_limit=compute_limit, memory_limit=memory_limit,
+                  extensions=extensions, options=options or HostOptions())
