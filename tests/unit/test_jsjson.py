@@ -13,11 +13,13 @@ import pickle
 import struct
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aocu import jsjson
 from aocu.jsjson import UNDEFINED, dumps_bytes, parse, stringify, utf8_like_emscripten, utf16_length
 
 VECTORS: dict[str, Any] = json.loads(
@@ -348,3 +350,57 @@ def test_utf16_units_round_trip(units: list[int]) -> None:
     assert text is not None
     assert not any(0xD800 <= ord(c) <= 0xDFFF for c in text)  # lone surrogates are escaped
     assert parse(text) == s
+
+
+# Trees with everything that takes the slow path somewhere: UNDEFINED, floats,
+# big ints, digit-first keys, non-str keys, lone surrogates.
+_awkward_key = st.one_of(_text, st.sampled_from(["0", "1", "10", "01", "4294967294", "4294967295", "-1"]))
+_awkward = st.recursive(
+    st.one_of(
+        _scalars,
+        st.just(UNDEFINED),
+        st.integers(),
+        st.floats(),
+        st.sampled_from(["\n" * 3, 'a"b', "x\\y", "\ud800", "\U0001f600", "\x00\x1f"]),
+    ),
+    lambda children: st.one_of(
+        st.lists(children, max_size=5),
+        st.lists(children, max_size=3).map(tuple),
+        st.dictionaries(_awkward_key, children, max_size=5),
+        st.dictionaries(st.integers(min_value=0, max_value=20), children, max_size=3),
+    ),
+    max_leaves=30,
+)
+
+
+def _without_undefined(v: Any) -> Any:
+    if isinstance(v, (list, tuple)):
+        return [None if x is UNDEFINED else _without_undefined(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _without_undefined(x) for k, x in v.items() if x is not UNDEFINED}
+    return v
+
+
+@settings(max_examples=400, deadline=None)
+@given(_awkward)
+def test_fast_and_slow_paths_agree(value: Any) -> None:
+    expected = stringify(value)
+    with patch.object(jsjson, "_prepare", lambda v: jsjson._SLOW):
+        assert stringify(value) == expected
+    with patch.object(jsjson, "_BIG", 2):
+        assert stringify(value) == expected
+    if value is not UNDEFINED:
+        assert stringify(_without_undefined(value)) == expected
+        assert dumps_bytes(value) == expected.encode()  # type: ignore[union-attr]
+        assert stringify(parse(expected)) == expected  # type: ignore[arg-type]
+
+
+def test_prepare_copies_only_what_holds_undefined() -> None:
+    tags = [{"name": "a", "value": "b"}]
+    msg = {"Tags": tags, "Forwarded-By": UNDEFINED, "Data": "x"}
+    prepared = jsjson._prepare(msg)
+    assert prepared == {"Tags": tags, "Data": "x"} and prepared is not msg
+    assert prepared["Tags"] is tags  # type: ignore[index]
+    assert jsjson._prepare(tags) is tags
+    assert jsjson._prepare([1, UNDEFINED, [UNDEFINED]]) == [1, None, [None]]
+    assert msg["Forwarded-By"] is UNDEFINED  # the input is not modified
