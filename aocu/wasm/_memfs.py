@@ -1137,10 +1137,26 @@ class MemFS:
 
     @staticmethod
     def _contents_set(dir_: Node, name: str, node: Node) -> None:
-        if name == "__proto__":
-            dir_.proto_child = node
+        """``dir.contents[name] = node``, with what JS does when ``dir`` is not a directory.
+
+        ``rename`` can target a non-directory parent whose mode has x bits: a
+        file's ``contents`` is a Uint8Array (or null when empty). A numeric
+        name then zeroes that byte (``ToUint8(NaN)``), any other name becomes an
+        invisible property, so the moved node is simply unreachable.
+        """
+        if dir_.kind == KIND_DIR:
+            if name == "__proto__":
+                dir_.proto_child = node
+            else:
+                dir_.contents[name] = node
+        elif dir_.kind == KIND_FILE and dir_.used_bytes_override is None and dir_.contents:
+            if name.isdigit() and name.isascii() and (name == "0" or name[0] != "0"):
+                idx = int(name)
+                if idx < len(dir_.contents):
+                    dir_.contents[idx] = 0
         else:
-            dir_.contents[name] = node
+            what = "null" if dir_.kind == KIND_FILE else "undefined"
+            raise _type_error(f"Cannot set properties of {what} (setting '{name}')")
 
     @staticmethod
     def _contents_delete(dir_: Node, name: str | None) -> None:
@@ -1407,8 +1423,7 @@ class MemFS:
     # -- FS: reading the tree --------------------------------------------------------------
     def readdir(self, path: str) -> list[str]:
         """``FS.readdir`` (no glue exposes a getdents syscall; kept for the host and tests)."""
-        node = self.lookup_path(path, follow=True).node
-        assert node is not None
+        node = self._node_of(path, True)
         if node.kind != KIND_DIR:
             raise ErrnoError(ENOTDIR)
         return [".", "..", *object_keys(node.contents)]
@@ -1467,7 +1482,8 @@ class MemFS:
         if isinstance(path, Node):
             return path
         node = self.lookup_path(path, follow=follow).node
-        assert node is not None
+        if node is None:  # lookupPath("") gives node null; the glue then reads null.node_ops
+            raise _type_error("Cannot read properties of null (reading 'node_ops')")
         return node
 
     def chmod(self, path: str | Node, mode: int, dont_follow: bool = False) -> None:
@@ -1507,8 +1523,7 @@ class MemFS:
         self.truncate(stream.node, length)
 
     def utime(self, path: str, atime: float, mtime: float) -> None:
-        node = self.lookup_path(path, follow=True).node
-        assert node is not None
+        node = self._node_of(path, True)
         if node.kind not in _HAS_ATTR:
             raise _type_error("node.node_ops.setattr is not a function")
         ts = math.nan if math.isnan(atime) or math.isnan(mtime) else max(atime, mtime)
