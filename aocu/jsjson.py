@@ -17,6 +17,8 @@ Public API:
     ``JSON.parse(text)``, with numbers mapped so that re-stringifying is exact.
 ``utf8_like_emscripten(s) -> bytes``
     Emscripten's ``stringToUTF8`` as shipped in ``@permaweb/ao-loader`` 0.0.49.
+``utf8_to_string_like_emscripten(buf, offset=0) -> str``
+    Emscripten's ``UTF8ToString``, how the loader reads strings back from wasm.
 ``utf16_length(s) -> int``
     The JS ``.length`` of ``s`` (UTF-16 code units).
 ``UNDEFINED``
@@ -58,7 +60,15 @@ from json.encoder import c_encode_basestring as _c_encode_str  # type: ignore[at
 from json.encoder import c_make_encoder as _c_make_encoder  # type: ignore[attr-defined]
 from typing import Any, Final
 
-__all__ = ["UNDEFINED", "dumps_bytes", "parse", "stringify", "utf8_like_emscripten", "utf16_length"]
+__all__ = [
+    "UNDEFINED",
+    "dumps_bytes",
+    "parse",
+    "stringify",
+    "utf8_like_emscripten",
+    "utf8_to_string_like_emscripten",
+    "utf16_length",
+]
 
 
 class _Undefined:
@@ -548,3 +558,58 @@ def utf8_like_emscripten(s: str) -> bytes:
             out += chr(0x10000 + ((u & 0x3FF) << 10) + (c >> 10)).encode("utf-8")
             u = 0xDC00 + (c & 0x3FF)
             j += 1
+
+
+def utf8_to_string_like_emscripten(buf: bytes | bytearray, offset: int = 0) -> str:
+    """What the glue's ``UTF8ToString(ptr)`` returns for memory ``buf`` at ``offset``.
+
+    It stops at the first NUL. More than 16 bytes go through
+    ``TextDecoder('utf8')``: invalid sequences become U+FFFD exactly as
+    Python's ``errors="replace"`` does (checked against Node), and a leading
+    BOM is dropped. Up to 16 bytes are decoded by hand without any validation:
+    lead bytes pick a length, continuation bits are taken blindly (even the
+    NUL and up to two bytes after it), so e.g. ``ED A0 80`` gives a lone
+    surrogate. Pass memory beyond the string for those bytes; missing bytes
+    read as 0 (JS: ``undefined & 63``).
+    """
+    end = buf.find(0, offset)
+    if end < 0:
+        end = len(buf)
+    if end - offset > 16:
+        data = bytes(buf[offset:end])
+        if data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]  # TextDecoder's default ignoreBOM=false strips one BOM
+        return data.decode("utf-8", "replace")
+    n = len(buf)
+
+    def at(i: int) -> int:
+        return buf[i] if i < n else 0
+
+    units: list[int] = []
+    i = offset
+    while i < end:
+        u0 = buf[i]
+        i += 1
+        if not u0 & 0x80:
+            units.append(u0)
+            continue
+        u1 = at(i) & 63
+        i += 1
+        if u0 & 0xE0 == 0xC0:
+            units.append((u0 & 31) << 6 | u1)
+            continue
+        u2 = at(i) & 63
+        i += 1
+        if u0 & 0xF0 == 0xE0:
+            u0 = (u0 & 15) << 12 | u1 << 6 | u2
+        else:
+            u0 = (u0 & 7) << 18 | u1 << 12 | u2 << 6 | at(i) & 63
+            i += 1
+        if u0 < 0x10000:
+            units.append(u0)
+        else:
+            ch = u0 - 0x10000
+            # String.fromCharCode keeps the low 16 bits of each argument.
+            units.append((0xD800 | ch >> 10) & 0xFFFF)
+            units.append(0xDC00 | ch & 0x3FF)
+    return b"".join(u.to_bytes(2, "little") for u in units).decode("utf-16-le", "surrogatepass")

@@ -168,6 +168,56 @@ const emscriptenUtf8 = units.map((a) => {
   return [a, Buffer.from(heap.subarray(0, n)).toString('hex')];
 });
 
+// ---- Emscripten UTF8ArrayToString (how the loader reads strings back) ----
+// Verbatim logic from the same glue: up to 16 bytes are decoded by hand with
+// no validation (and may read up to 2 bytes past the NUL), longer ones by
+// TextDecoder('utf8'): U+FFFD replacement, and a leading BOM is dropped.
+const UTF8Decoder = new TextDecoder('utf8');
+function UTF8ArrayToString(heapOrArray, idx, maxBytesToRead) {
+  const endIdx = idx + maxBytesToRead;
+  let endPtr = idx;
+  while (heapOrArray[endPtr] && !(endPtr >= endIdx)) ++endPtr;
+  if (endPtr - idx > 16 && heapOrArray.buffer && UTF8Decoder) {
+    return UTF8Decoder.decode(heapOrArray.subarray(idx, endPtr));
+  }
+  let str = '';
+  while (idx < endPtr) {
+    let u0 = heapOrArray[idx++];
+    if (!(u0 & 128)) { str += String.fromCharCode(u0); continue; }
+    const u1 = heapOrArray[idx++] & 63;
+    if ((u0 & 224) == 192) { str += String.fromCharCode((u0 & 31) << 6 | u1); continue; }
+    const u2 = heapOrArray[idx++] & 63;
+    if ((u0 & 240) == 224) {
+      u0 = (u0 & 15) << 12 | u1 << 6 | u2;
+    } else {
+      u0 = (u0 & 7) << 18 | u1 << 12 | u2 << 6 | heapOrArray[idx++] & 63;
+    }
+    if (u0 < 65536) {
+      str += String.fromCharCode(u0);
+    } else {
+      const ch = u0 - 65536;
+      str += String.fromCharCode(55296 | ch >> 10, 56320 | ch & 1023);
+    }
+  }
+  return str;
+}
+const bytePool = [0x41, 0x00, 0x80, 0xbf, 0xc0, 0xc1, 0xc2, 0xc3, 0xdf, 0xe0, 0xe1, 0xed, 0xee, 0xef, 0xbb,
+  0xf0, 0xf1, 0xf4, 0xf5, 0xf8, 0xfc, 0xff, 0x90, 0xa0, 0x9f, 0x8f, 0xa9, 0x9e];
+const byteCases = [[], [0], [0x41, 0], [0xef, 0xbb, 0xbf, 0x41], [0xef, 0xbb, 0xbf, ...Array(20).fill(0x41)],
+  [0xef, 0xbb, 0xbf, 0xef, 0xbb, 0xbf, ...Array(20).fill(0x41)], [0xed, 0xa0, 0x80], [0xed, 0xa0, 0x80, ...Array(16).fill(0x41)],
+  [0xc3], [0xc3, 0, 0x41, 0x42], [0xf0, 0, 0xbf, 0xbf], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xff, 0xff, 0xff, 0xff],
+  [...Buffer.from('{"ok":true,"response":{"Output":"h\u00e9llo \u{1F600}"}}')]];
+for (let i = 0; i < 400; i++) {
+  const n = rndInt(i % 2 ? 12 : 30);
+  const b = [];
+  for (let j = 0; j < n; j++) b.push(rndInt(3) ? bytePool[rndInt(bytePool.length)] : rndInt(256));
+  byteCases.push(b);
+}
+const emscriptenUtf8ToString = byteCases.map((b) => {
+  const s = UTF8ArrayToString(Uint8Array.from(b), 0);
+  return [Buffer.from(b).toString('hex'), units_of(s)];
+});
+
 // ---- JSON texts through JSON.parse then JSON.stringify -------------------
 const parseTexts = [
   '{"b":1,"10":2,"9":3,"a":4,"01":5,"4294967294":6,"4294967295":7,"-1":8,"1.5":9,"0":10}',
@@ -235,7 +285,7 @@ const keyOrder = pairLists.map((pairs) => {
 const out = {
   generator: 'tools/gen_jsjson_vectors.cjs',
   node: process.version,
-  numbers, numberTexts, strings, emscriptenUtf8, parse, parseErrors, undefinedCases, keyOrder,
+  numbers, numberTexts, strings, emscriptenUtf8, emscriptenUtf8ToString, parse, parseErrors, undefinedCases, keyOrder,
 };
 const lines = ['{'];
 const keys = Object.keys(out);

@@ -20,7 +20,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aocu import jsjson
-from aocu.jsjson import UNDEFINED, dumps_bytes, parse, stringify, utf8_like_emscripten, utf16_length
+from aocu.jsjson import (
+    UNDEFINED,
+    dumps_bytes,
+    parse,
+    stringify,
+    utf8_like_emscripten,
+    utf8_to_string_like_emscripten,
+    utf16_length,
+)
 
 VECTORS: dict[str, Any] = json.loads(
     (Path(__file__).parent.parent / "fixtures" / "jsjson_vectors.json").read_text(encoding="utf-8")
@@ -140,6 +148,18 @@ def test_utf8_like_emscripten(units: list[int], expected_hex: str) -> None:
     s = from_units(units)
     assert utf8_like_emscripten(s).hex() == expected_hex
     assert utf8_like_emscripten(split_pairs(s)).hex() == expected_hex
+
+
+@pytest.mark.parametrize("hex_bytes,units", VECTORS["emscriptenUtf8ToString"], ids=lambda v: str(v)[:30])
+def test_utf8_to_string_like_emscripten(hex_bytes: str, units: list[int]) -> None:
+    buf = bytes.fromhex(hex_bytes)
+    assert utf8_to_string_like_emscripten(buf) == from_units(units)
+    assert utf8_to_string_like_emscripten(bytearray(b"pad" + buf), 3) == from_units(units)
+
+
+def test_utf8_to_string_round_trips_dumps_bytes() -> None:
+    msg = {"Data": "h\u00e9llo \U0001f600 \ud800", "n": 1.5}
+    assert utf8_to_string_like_emscripten(dumps_bytes(msg) + b"\0") == stringify(msg)
 
 
 def test_utf8_like_emscripten_swallows_neighbours() -> None:
