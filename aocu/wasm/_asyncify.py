@@ -48,7 +48,7 @@ class AsyncifyDriver:
             header = 3 * mem.ptr_size
             data = mem.uptr(ex["malloc"](header + ASYNCIFY_STACK_BYTES))
             if data == 0:
-                raise HandleError("RuntimeError: Asyncify could not allocate its stack", kind="trap")
+                raise HandleError("Asyncify could not allocate its stack", kind="trap")
             mem.set_ptr(data, data + header)
             mem.set_ptr(data + mem.ptr_size, data + header + ASYNCIFY_STACK_BYTES)
             mem.set_i32(data + 2 * mem.ptr_size, 0)     # rewind id of `handle`

@@ -299,8 +299,8 @@ class Instance:
         if isinstance(cause, wasmtime.Trap):
             return handle_error_from_trap(cause, self.module.options.deadline_s)
         if isinstance(cause, wasmtime.WasmtimeError):
-            return HandleError(f"RuntimeError: {cause}", kind="trap")
-        return HandleError(f"Error: {type(cause).__name__}: {cause}", kind="host")
+            return HandleError(str(cause).splitlines()[0], kind="trap")
+        return HandleError(f"{type(cause).__name__}: {cause}", kind="host")
 
     # -- memory ------------------------------------------------------------------------
     def memory_snapshot(self) -> bytes:
@@ -331,9 +331,9 @@ def _buffer(mem: LinearMemory) -> Any:
 
 def _json_parse_error(text: str) -> str:
     if not text:
-        return "SyntaxError: Unexpected end of JSON input"
+        return "Unexpected end of JSON input"
     try:
         json.loads(text)
     except ValueError as exc:
-        return f"SyntaxError: {exc}"
-    return "SyntaxError: invalid JSON"
+        return str(exc)
+    return "invalid JSON"

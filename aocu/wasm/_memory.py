@@ -71,7 +71,7 @@ class LinearMemory:
 
     def _at(self, ptr: int, n: int) -> int:
         if ptr < 0 or n < 0 or ptr + n > self.size():
-            raise MemoryAccessError(f"RuntimeError: memory access out of bounds ({ptr:#x}+{n})")
+            raise MemoryAccessError(f"memory access out of bounds ({ptr:#x}+{n})")
         return self.base() + ptr
 
     # -- bytes ----------------------------------------------------------------
@@ -97,7 +97,7 @@ class LinearMemory:
         start = self._at(ptr, 0)
         end = _memchr(start, 0, self.size() - ptr)
         if not end:
-            raise MemoryAccessError("RuntimeError: unterminated string at the end of memory")
+            raise MemoryAccessError("unterminated string at the end of memory")
         return ctypes.string_at(start, end - start)
 
     # -- scalars (little endian, as wasm) -------------------------------------

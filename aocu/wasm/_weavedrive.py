@@ -42,7 +42,7 @@ class WeaveDriveHost:
     def __init__(self, instance: Instance, source: WeaveDriveSource | None) -> None:
         self._instance = instance
         self._source = source
-        self._files: dict[int, tuple[str, int]] = {}      # fd -> (tx id, size)
+        self._sizes: dict[str, int] = {}      # tx id -> data length
 
     def open(self, c_path: int, _mode: int = 0) -> int | None:
         if self._source is None:
@@ -51,37 +51,38 @@ class WeaveDriveHost:
         path = inst.mem.cstring(inst.mem.uptr(c_path)).decode("utf-8", "replace")
         parts = path.split("/")
         if len(parts) < 3 or parts[1] != "data":
-            return 0                      # headers/ and other categories: not implemented
+            return 0                      # headers/, tx/, block/: not served yet
         tx_id = parts[2]
         fs = inst.fs
-        for fd, (open_id, _size) in self._files.items():
-            if open_id == tx_id:
-                return fd
-        if fs.exists(path):
-            return 0
+        if fs.analyze_path(path)["exists"]:
+            return fs.open(path, "r").fd or 0          # a new stream on the existing node
         size = self._source.size(tx_id)
         if size is None or not self._source.admissible(tx_id, inst.glue.block_height):
-            return 0
-        fd = fs.weavedrive_create_and_open("/data", tx_id)
-        self._files[fd] = (tx_id, size)
-        return fd
+            # the drive returns "HALT: FILE NOT FOUND"; the glue throws it
+            raise HandleError("HALT: FILE NOT FOUND", kind="host")
+        # FS.createFile('/', 'data/' + id, ...) then FS.open('/data/' + id, 'r')
+        fs.create_file("/", "data/" + tx_id, True, False)
+        stream = fs.open("/data/" + tx_id, "r")
+        self._sizes[tx_id] = size
+        return stream.fd
 
     def read(self, fd: int, dst: int, length: int) -> int:
         if self._source is None:
-            raise HandleError("TypeError: Module.WeaveDrive is not a function", kind="host")
-        entry = self._files.get(fd)
-        if entry is None:
-            raise HandleError(f"Error: WeaveDrive read on unknown fd {fd}", kind="host")
-        tx_id, size = entry
+            raise HandleError("Module.WeaveDrive is not a function", kind="host")
         inst = self._instance
-        position = inst.fs.stream_position(fd)
-        want = max(0, min(inst.mem.uptr(length), size - position))
-        data = self._source.read(tx_id, position, want) if want else b""
+        stream = inst.fs.get_stream(fd)
+        tx_id = stream.node.name if stream is not None else None
+        if stream is None or tx_id not in self._sizes:
+            raise HandleError(f"WeaveDrive read on unknown fd {fd}", kind="host")
+        size = self._sizes[tx_id]
+        want = max(0, min(inst.mem.uptr(length), size - stream.position))
+        data = self._source.read(tx_id, stream.position, want) if want else b""
         inst.mem.write(inst.mem.uptr(dst), data)
-        inst.fs.set_stream_position(fd, position + len(data))
+        stream.position += len(data)
         return len(data)
 
     def close(self, fd: int) -> int:
-        self._files.pop(fd, None)
-        self._instance.fs.close_fd(fd)
+        stream = self._instance.fs.get_stream(fd)
+        if stream is not None:
+            self._instance.fs.close(stream)
         return 0
