@@ -106,7 +106,8 @@ _INDEX_RE: Final = re.compile(r"0|[1-9][0-9]{0,9}")
 _SURROGATE_RE: Final = re.compile("[\ud800-\udfff]")
 _INF: Final = float("inf")
 
-# The C encoder, without the circular-reference markers (see the docstring).
+# The C encoder (CPython's _json accelerator; aocu targets CPython only),
+# without the circular-reference markers (see the docstring).
 # c_encode_basestring is the ensure_ascii=False escaper: it escapes exactly
 # what JS escapes (" \\ \b \f \n \r \t, other C0 controls as lowercase \u00xx)
 # and writes everything else raw; its only difference from JS is that it
