@@ -313,28 +313,26 @@ static const char *do_time(void) {
     return r;
 }
 
-static int read_device(const char *path, int *nonzero) {
+/* Read 32 bytes from a random device; return the count or -errno.  The
+ * bytes are random under Node (and zeros in aocu by default): only the count
+ * is reported, and the buffer is wiped so memory stays comparable. */
+static int read_device(const char *path) {
     unsigned char buf[32];
     int fd = open(path, O_RDONLY);
     if (fd < 0) return -errno;
     ssize_t n = read(fd, buf, sizeof buf);
     close(fd);
-    *nonzero = 0;
-    for (ssize_t i = 0; i < n; i++) *nonzero |= buf[i];
-    *nonzero = *nonzero != 0;
-    /* the bytes are random under Node: wipe them so memory stays comparable */
     volatile unsigned char *v = buf;
     for (size_t i = 0; i < sizeof buf; i++) v[i] = 0;
     return (int)n;
 }
 
 static const char *do_random(void) {
-    int nz1 = 0, nz2 = 0;
-    int n1 = read_device("/dev/urandom", &nz1);
-    int n2 = read_device("/dev/random", &nz2);
+    int n1 = read_device("/dev/urandom");
+    int n2 = read_device("/dev/random");
     char buf[160];
-    snprintf(buf, sizeof buf, "urandom %d bytes (nonzero %d), random %d bytes (nonzero %d), rand() %d", n1,
-             nz1, n2, nz2, rand() % 1000);
+    snprintf(buf, sizeof buf, "urandom %d bytes, random %d bytes, rand() %d %d", n1, n2, rand() % 1000,
+             rand() % 1000);
     return reply_text(buf);
 }
 
