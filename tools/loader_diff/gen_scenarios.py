@@ -572,9 +572,9 @@ def build() -> list[dict]:
         a = Aos()
         steps = [a.eval(wd_code, "read a WeaveDrive file"), a.eval(wd_code, "again: the file already exists in MEMFS"),
                  a.eval(big_code, "72 KB file: read-ahead cache, seeks, a read across the 32 KB cache")]
-        if tag == "e4":
-            steps.append(a.eval("return tostring(io.open('/data/ZZZZ'))",
-                                "missing file: the drive returns 'HALT...' which gen 4 turns into fd 0 (nil)"))
+        # A missing file is not recorded: the drive answers 'HALT: FILE NOT FOUND'; the wasm64 glue
+        # throws inside the async import and the gen 4 glue fails an Asyncify assertion
+        # ("Aborted(Assertion failed)"): either way the loader's promise never settles.
         steps.append(a.eval("return 'done'"))
         out.append(scenario(f"{tag}_weavedrive", f"WeaveDrive reads through Asyncify ({fmt})", mod, fmt, steps,
                             weavedrive={"impl": "package", "files": files}))
