@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,11 +21,14 @@ TOOL = ROOT / "tools" / "loader_diff"
 
 
 def _compare_module():
-    spec = importlib.util.spec_from_file_location("aocu_loader_diff_compare", TOOL / "compare.py")
-    mod = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(mod)
-    return mod
+    name = "aocu_loader_diff_compare"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, TOOL / "compare.py")
+        assert spec is not None and spec.loader is not None
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod  # dataclasses look their module up there
+        spec.loader.exec_module(mod)
+    return sys.modules[name]
 
 
 SCENARIOS = sorted((TOOL / "scenarios").glob("*.json"))
