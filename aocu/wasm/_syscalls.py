@@ -532,6 +532,8 @@ def make_fs_imports(mem: Any, fs: MemFS, gen: int, *, memory64: bool, errno_loca
                 return -EINVAL
             cwd = fs.cwd()
             n = length_bytes_utf8(cwd) + 1
+            if m64 and _i53(size) is None:
+                return n  # bigintToI53Checked gave NaN: no comparison holds, nothing is written
             if size < n:
                 return -ERANGE
             mem.write(buf & mask, js_to_utf8(cwd, size))
@@ -555,6 +557,9 @@ def make_fs_imports(mem: Any, fs: MemFS, gen: int, *, memory64: bool, errno_loca
         buf &= mask
         try:
             p = calculate_at(dirfd, get_str(path & mask))
+            if m64 and _i53(bufsize) is None:
+                fs.readlink(p)
+                return 0  # NaN length: nothing written, NaN returned
             if bufsize <= 0:
                 return -EINVAL
             target = fs.readlink(p)

@@ -374,3 +374,15 @@ def test_gen1_stubs() -> None:
     assert sys_["fd_close"](1) == ENOSYS and sys_["fd_read"](0, 0, 0, 0) == ENOSYS
     assert sys_["fd_seek"](1, 0, 0, 0, 0) == ESPIPE
     assert sys_["__syscall_openat"](-100, 0x100, 0, 0) == 0      # "succeeds" with fd 0
+
+
+def test_wasm64_lengths_beyond_2_53_are_nan() -> None:
+    # bigintToI53Checked gives NaN: getcwd writes nothing and reports the length,
+    # readlinkat writes nothing and returns NaN (0 in wasm); checked against Node
+    env = Env(4, True)
+    buf = env.put(b"\x44" * 4)
+    assert env.sys["__syscall_getcwd"](buf, 1 << 60) == 2 and env.mem.read(buf, 4) == b"\x44" * 4
+    assert env.sys["__syscall_getcwd"](buf, -5) == -68
+    assert env.sys["__syscall_readlinkat"](-100, env.s("/dev/stdin"), buf, 1 << 60) == 0
+    assert env.mem.read(buf, 4) == b"\x44" * 4
+    assert env.sys["__syscall_readlinkat"](-100, env.s("/dev/nope"), buf, 1 << 60) == -44
