@@ -82,6 +82,10 @@ STACK_EXPORTS=_emscripten_stack_init,_emscripten_stack_get_end,_emscripten_stack
 # gen 2 (wasm32-unknown-emscripten2): main() is called at boot, sync handle.
 GEN2=(-DAO_GEN=2 "$SRC/ao_compat.c"
       -sEXPORTED_FUNCTIONS=_main,_handle,_malloc,_free,_fflush,___errno_location,_sbrk,$STACK_EXPORTS)
+# gen 3 (wasm32-unknown-emscripten3): main(0, 0) at boot, sync handle, tempRet in
+# the module (the glue calls the setTempRet0 export).
+GEN3=(-DAO_GEN=3 "$SRC/ao_compat.c"
+      -sEXPORTED_FUNCTIONS=_main,_handle,_malloc,_free,_fflush,___errno_location,_sbrk,$STACK_EXPORTS,_setTempRet0)
 # gen 4 (wasm32-unknown-emscripten4 and -metering): no main, Asyncify for the
 # WeaveDrive imports, newer stack/tempret export names, dynCall_vii for invoke_vii.
 GEN4=(-DAO_GEN=4 "$SRC/ao_compat.c" "$SRC/ao_stack4.S" --no-entry -sDYNCALLS=1 -sASYNCIFY=1
@@ -107,7 +111,11 @@ link() {
     local name=$1 gen=$2
     shift 2
     local genflags
-    if [[ $gen == 2 ]]; then genflags=("${GEN2[@]}"); else genflags=("${GEN4[@]}"); fi
+    case $gen in
+        2) genflags=("${GEN2[@]}") ;;
+        3) genflags=("${GEN3[@]}") ;;
+        *) genflags=("${GEN4[@]}") ;;
+    esac
     emcc "${COMMON[@]}" "${genflags[@]}" "$@" -o "$BUILD/$name.js"
     "$PY" "$HERE/check_imports.py" "$BUILD/$name.wasm" "$gen"
 }
@@ -115,13 +123,15 @@ link() {
 C_ECHO=(-sINITIAL_MEMORY=4MB -sMAXIMUM_MEMORY=128MB "$SRC/c_echo.c")
 LUA=(-sINITIAL_MEMORY=8MB -sMAXIMUM_MEMORY=128MB -I"$LUA_SRC" -I"$BUILD" "$SRC/lua_main.c" "${LUA_OBJS[@]}")
 
-link c_echo_gen2 2 "${C_ECHO[@]}"
-link c_echo_gen4 4 "${C_ECHO[@]}"
-link lua_process_gen2 2 "${LUA[@]}"
-link lua_process_gen4 4 "${LUA[@]}"
+NAMES=()
+for gen in 2 3 4; do
+    link "c_echo_gen$gen" "$gen" "${C_ECHO[@]}"
+    link "lua_process_gen$gen" "$gen" "${LUA[@]}"
+    NAMES+=("c_echo_gen$gen" "lua_process_gen$gen")
+done
 
 status=0
-for name in c_echo_gen2 c_echo_gen4 lua_process_gen2 lua_process_gen4; do
+for name in "${NAMES[@]}"; do
     if cmp -s "$BUILD/$name.wasm" "$OUT/$name.wasm"; then
         echo "$name.wasm: unchanged ($(stat -c %s "$OUT/$name.wasm") bytes)"
     elif [[ $CHECK == 1 ]]; then

@@ -1,12 +1,13 @@
 """Check that a test module only imports what its ao-loader glue provides.
 
-Usage: ``check_imports.py MODULE.wasm GEN`` with GEN 2 (wasm32-unknown-emscripten2)
-or 4 (wasm32-unknown-emscripten4 / wasm32-unknown-emscripten-metering).
+Usage: ``check_imports.py MODULE.wasm GEN`` with GEN 2 (wasm32-unknown-emscripten2),
+3 (wasm32-unknown-emscripten3) or 4 (wasm32-unknown-emscripten4 /
+wasm32-unknown-emscripten-metering).
 
 The name lists are the keys of the import objects that the @permaweb/ao-loader
 0.0.49 glues build (``asmLibraryArg`` in the gen 2 glue, ``wasmImports`` in the
-gen 4 glue; both are offered as ``env`` and ``wasi_snapshot_preview1``, plus
-``metering.usegas``).  A module importing anything else fails in ao-loader with
+gen 3 and gen 4 glues; each is offered as ``env`` and ``wasi_snapshot_preview1``,
+plus ``metering.usegas``).  A module importing anything else fails in ao-loader with
 a LinkError.  The exports listed are the ones the glue calls at boot or per
 message.
 """
@@ -31,6 +32,20 @@ GEN2_PROVIDED = frozenset(
     """.split()
 )
 
+GEN3_PROVIDED = frozenset(
+    """
+    __syscall_chmod __syscall_dup3 __syscall_faccessat __syscall_fchmod __syscall_fchown32
+    __syscall_fcntl64 __syscall_fstat64 __syscall_ftruncate64 __syscall_getcwd __syscall_ioctl
+    __syscall_lstat64 __syscall_mkdirat __syscall_newfstatat __syscall_openat __syscall_readlinkat
+    __syscall_renameat __syscall_rmdir __syscall_stat64 __syscall_unlinkat __syscall_utimensat
+    _emscripten_get_now_is_monotonic _emscripten_system _emscripten_throw_longjmp _gmtime_js
+    _localtime_js _mktime_js _mmap_js _munmap_js _tzset_js abort emscripten_date_now
+    emscripten_get_heap_max emscripten_get_now emscripten_memcpy_js emscripten_resize_heap
+    environ_get environ_sizes_get exit fd_close fd_fdstat_get fd_read fd_seek fd_sync fd_write
+    invoke_vii strftime
+    """.split()
+)
+
 GEN4_PROVIDED = frozenset(
     """
     __assert_fail metering_gasUsed __asyncjs__weavedrive_close __asyncjs__weavedrive_open
@@ -51,6 +66,13 @@ GEN2_EXPORTS = frozenset(
     memory __indirect_function_table __wasm_call_ctors handle main malloc setThrew
     stackSave stackRestore stackAlloc emscripten_stack_init emscripten_stack_get_end
     __errno_location
+    """.split()
+)
+
+GEN3_EXPORTS = frozenset(
+    """
+    memory __indirect_function_table __wasm_call_ctors handle main malloc setThrew
+    stackSave stackRestore stackAlloc emscripten_stack_init emscripten_stack_get_end setTempRet0
     """.split()
 )
 
@@ -135,7 +157,11 @@ def read_imports_exports(binary: bytes) -> tuple[list[tuple[str, str, int]], lis
 
 def check(path: Path, gen: int) -> list[str]:
     """Return a list of problems of ``path`` for glue generation ``gen``."""
-    provided, needed = {2: (GEN2_PROVIDED, GEN2_EXPORTS), 4: (GEN4_PROVIDED, GEN4_EXPORTS)}[gen]
+    provided, needed = {
+        2: (GEN2_PROVIDED, GEN2_EXPORTS),
+        3: (GEN3_PROVIDED, GEN3_EXPORTS),
+        4: (GEN4_PROVIDED, GEN4_EXPORTS),
+    }[gen]
     imports, exports = read_imports_exports(path.read_bytes())
     problems = []
     for mod, field, kind in imports:

@@ -28,17 +28,21 @@ AO_IMPORT("emscripten_get_now") double ao_imp_get_now(void);
 
 #if AO_GEN == 2
 AO_IMPORT("_emscripten_date_now") double ao_imp_date_now(void);
-#elif AO_GEN == 4
+#elif AO_GEN == 3 || AO_GEN == 4
 AO_IMPORT("emscripten_date_now") double ao_imp_date_now(void);
+#if AO_GEN == 3
+AO_IMPORT("emscripten_memcpy_js") void ao_imp_memcpy_js(void *dest, const void *src, size_t n);
+#else
 AO_IMPORT("_emscripten_memcpy_js") void ao_imp_memcpy_js(void *dest, const void *src, size_t n);
 AO_IMPORT("_abort_js") void ao_imp_abort_js(void);
+#endif
 AO_IMPORT("_emscripten_system") int ao_imp_system(const char *cmd);
 AO_IMPORT("_tzset_js") void ao_imp_tzset_js(long *timezone, int *daylight, char *std_name, char *dst_name);
 AO_IMPORT("_localtime_js") void ao_imp_localtime_js(int32_t lo, int32_t hi, struct tm *tm);
 AO_IMPORT("_gmtime_js") void ao_imp_gmtime_js(int32_t lo, int32_t hi, struct tm *tm);
 AO_IMPORT("_mktime_js") int32_t ao_imp_mktime_js(struct tm *tm);
 #else
-#error "AO_GEN must be 2 or 4"
+#error "AO_GEN must be 2, 3 or 4"
 #endif
 
 double ao_date_now(void) { return ao_imp_date_now(); }
@@ -112,19 +116,21 @@ clock_t clock(void) {
     return (clock_t)((now - start) * (CLOCKS_PER_SEC / 1000));
 }
 
-#if AO_GEN == 4
+#if AO_GEN == 3 || AO_GEN == 4
 /* ------------------------------------------------------------------ */
-/* gen 4: the glue's newer shapes                                       */
+/* gen 3/4: the glues' newer shapes                                     */
 
 void *emscripten_memcpy_big(void *dest, const void *src, size_t n) {
     ao_imp_memcpy_js(dest, src, n);
     return dest;
 }
 
+#if AO_GEN == 4
 _Noreturn void abort(void) {
     ao_imp_abort_js();
     __builtin_unreachable();
 }
+#endif
 
 int system(const char *cmd) {
     int r = ao_imp_system(cmd);
@@ -157,19 +163,21 @@ void _gmtime_js(const time_t *t, struct tm *tm) {
     ao_imp_gmtime_js(v, v < 0 ? -1 : 0, tm);
 }
 
-/* The gen 4 glue returns i64 results split: low half as the result, high
- * half through the exported _emscripten_tempret_set. */
+/* The gen 3/4 glues return i64 results split: low half as the result, high
+ * half through an export (gen 3: setTempRet0, gen 4: _emscripten_tempret_set). */
 static int32_t ao_tempret;
 
+#if AO_GEN == 4
 EMSCRIPTEN_KEEPALIVE void _emscripten_tempret_set(int32_t v) { ao_tempret = v; }
 EMSCRIPTEN_KEEPALIVE int32_t _emscripten_tempret_get(void) { return ao_tempret; }
+#endif
 
 time_t _mktime_js(struct tm *tm) {
     return (time_t)ao_imp_mktime_js(tm);
 }
 
 /* emscripten 3.1.6's setjmp/longjmp lowering and i64 legalisation call
- * these; newer runtimes (and the gen 4 glue) keep them inside the module. */
+ * these; newer runtimes (and the gen 3/4 glues) keep them inside the module. */
 void setTempRet0(int32_t v) { ao_tempret = v; }
 int32_t getTempRet0(void) { return ao_tempret; }
 #endif

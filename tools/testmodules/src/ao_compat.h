@@ -9,8 +9,9 @@
  * defines the 3.1.6 names in C on top of the newer imports, so the linker
  * never asks the JS side for the old ones.
  *
- * Build with -DAO_GEN=2 (wasm32-unknown-emscripten2) or -DAO_GEN=4
- * (wasm32-unknown-emscripten4 / -metering).
+ * Build with -DAO_GEN=2 (wasm32-unknown-emscripten2), -DAO_GEN=3
+ * (wasm32-unknown-emscripten3) or -DAO_GEN=4 (wasm32-unknown-emscripten4 /
+ * wasm32-unknown-emscripten-metering).
  *
  * Copyright the aocu authors; MIT licence.
  */
@@ -20,7 +21,7 @@
 #include <stddef.h>
 
 #ifndef AO_GEN
-#error "define AO_GEN (2 or 4)"
+#error "define AO_GEN (2, 3 or 4)"
 #endif
 
 #define AO_IMPORT(name) __attribute__((import_module("env"), import_name(name)))

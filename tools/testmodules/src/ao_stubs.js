@@ -6,6 +6,7 @@ mergeInto(LibraryManager.library, {
   _emscripten_date_now: function () { return 0; },
   emscripten_date_now: function () { return 0; },
   _emscripten_memcpy_js: function (d, s, n) {},
+  emscripten_memcpy_js: function (d, s, n) {},
   _abort_js: function () {},
   _emscripten_system: function (c) { return -52; },
   __asyncjs__weavedrive_open: function (p, m) { return 0; },

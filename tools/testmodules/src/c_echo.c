@@ -587,7 +587,7 @@ const char *handle(const char *msg, const char *env) {
     return r;
 }
 
-#if AO_GEN == 2
+#if AO_GEN == 2 || AO_GEN == 3
 int main(int argc, char **argv) {
     main_argc = argc;
     sb_t b = {0};

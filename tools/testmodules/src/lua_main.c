@@ -116,7 +116,7 @@ const char *handle(const char *msg, const char *env) {
     return r;
 }
 
-#if AO_GEN == 2
+#if AO_GEN == 2 || AO_GEN == 3
 int main(int argc, char **argv) {
     (void)argc;
     (void)argv;
