@@ -130,6 +130,20 @@ for gen in 2 3 4; do
     NAMES+=("c_echo_gen$gen" "lua_process_gen$gen")
 done
 
+# Pre-metered gen 2 variants, like the real gen 1/2 ao modules (they import
+# metering.usegas).  Needs @permaweb/wasm-metering, which comes with
+# @permaweb/ao-loader in the reference folder (see README.md); skipped without it.
+REFNODE="${AO_LOADER_NODE:-/work/refnode}"
+if [[ -d "$REFNODE/node_modules/@permaweb/wasm-metering" ]]; then
+    for base in c_echo_gen2 lua_process_gen2; do
+        node "$HERE/meter.cjs" "$BUILD/$base.wasm" "$BUILD/${base}_metered.wasm" --refnode "$REFNODE"
+        "$PY" "$HERE/check_imports.py" "$BUILD/${base}_metered.wasm" 2
+        NAMES+=("${base}_metered")
+    done
+else
+    echo "note: $REFNODE has no @permaweb/wasm-metering; metered gen 2 fixtures not rebuilt" >&2
+fi
+
 status=0
 for name in "${NAMES[@]}"; do
     if cmp -s "$BUILD/$name.wasm" "$OUT/$name.wasm"; then
