@@ -18,8 +18,8 @@
 // - one Node process per scenario (the glue replaces Date.now, Math.random,
 //   performance.now and process.hrtime process-wide), with TZ=UTC;
 // - process.argv is set to [node, './this.program'] before the loader is
-//   loaded: the gen 1/2 glue reads process.argv[1] as thisProgram (env `_`
-//   and gen 2 main's argv[0]) and process.argv.slice(2) as main's extra
+//   loaded: the gen 1-3 glue reads process.argv[1] as thisProgram (env `_`,
+//   and gen 2 main's argv[0]) and process.argv.slice(2) as gen 2 main's extra
 //   arguments when a loader is created; aocu.wasm's default is
 //   './this.program' with no arguments.  The c_echo "Argv"/"Env" actions
 //   print what the module saw, so the golden files show it took effect;
