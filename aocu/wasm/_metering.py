@@ -378,42 +378,38 @@ def _js_number(value: int, what: str, pos: int) -> int:
 # Instructions
 
 
-def _op_error(data: bytes, pos: int, why: str) -> MeteringError:
+def _op_error(data: bytes, pos: int) -> MeteringError:
     op = data[pos]
-    if op in (0xFC, 0xFD, 0xFE):
-        family = {0xFC: "bulk memory / saturating truncation", 0xFD: "SIMD", 0xFE: "threads"}[op]
-        why = f"prefixed opcode 0x{op:02x} 0x{data[pos + 1]:02x}... ({family})"
+    what = f"unknown opcode 0x{op:02x}"
+    family = {0xFC: "bulk memory / saturating truncation", 0xFD: "SIMD", 0xFE: "threads"}.get(op)
+    if family and pos + 1 < len(data):
+        what = f"prefixed opcode 0x{op:02x} 0x{data[pos + 1]:02x}... ({family})"
     return MeteringError(
-        f"{why} at offset {pos}: not supported by @permaweb/wasm-json-toolkit, "
+        f"{what} at offset {pos}: not supported by @permaweb/wasm-json-toolkit, "
         "so ao-loader's metering cannot transform this module"
     )
 
 
-def _check_type_byte(byte: int, pos: int, what: str) -> int:
-    if byte not in _KNOWN_TYPES:
-        raise MeteringError(f"{what} 0x{byte:02x} at offset {pos} is not an MVP value type")
-    return byte
+def _type_byte(byte: int) -> int:
+    """The byte the reference writes back for a value-type byte it read.
 
-
-def _block_type(byte: int, pos: int) -> int:
-    """The block-type byte the reference writes back for ``byte``.
-
-    It reads one byte and maps it through its type table; anything else (a
-    type index, v128, a reference type) becomes `undefined`, which Node's
-    Buffer writes as 0x00. For type index 0 that is even the same byte, and
-    for other indices the output can still validate, so this is mirrored
-    rather than refused. A multi-byte (s33) index would desync the parser.
+    It maps the byte through its type table (LANGUAGE_TYPES); anything else
+    (v128, reference types, a block type's type index, ...) becomes
+    `undefined`, which Node's ``Buffer.from([undefined])`` writes as 0x00.
+    For a one-byte block type index 0 that is even the same byte, and for
+    other indices the output can still validate, so this is mirrored.
     """
-    if byte in _KNOWN_TYPES:
-        return byte
-    if byte >= 0x80:
-        raise MeteringError(f"block type index of several bytes at offset {pos}")
-    return 0x00
+    return byte if byte in _KNOWN_TYPES else 0x00
 
 
 def _reencode_op(data: bytes, pos: int) -> tuple[bytes, int]:
     """Parse the instruction at pos the way the reference does; return its
-    re-serialised bytes (minimal LEBs, no call remapping) and its end."""
+    re-serialised bytes (minimal LEBs, no call remapping) and its end.
+
+    Immediates are read as the MVP reader reads them, whatever a newer
+    proposal would mean (a multi-memory memarg's memory index is read as the
+    offset, a call_indirect table index is one raw byte, ...): mirroring the
+    misreads is what keeps the output identical."""
     op = data[pos]
     kind = _KIND[op]
     out = bytearray((op,))
@@ -427,12 +423,10 @@ def _reencode_op(data: bytes, pos: int) -> tuple[bytes, int]:
         value, q = _read_sleb(data, q)
         out += _sleb(value)
     elif kind == _K_BLOCK:
-        out.append(_block_type(data[q], q))
+        out.append(_type_byte(data[q]))
         q += 1
     elif kind == _K_MEMARG:
         flags, q2 = _read_uleb(data, q)
-        if flags & 0x40:
-            raise MeteringError(f"memarg with a memory index (multi-memory) at offset {q}")
         offset, q3 = _read_uleb(data, q2)
         out += _uleb(_js_number(flags, "memarg flags", q)) + _uleb(_js_number(offset, "memarg offset", q2))
         q = q3
@@ -447,15 +441,10 @@ def _reencode_op(data: bytes, pos: int) -> tuple[bytes, int]:
     elif kind == _K_CALL_INDIRECT:
         index, q2 = _read_uleb(data, q)
         out += _uleb(_js_number(index, "call_indirect type", q))
-        table = data[q2]
-        if table >= 0x80:
-            raise MeteringError(f"call_indirect table index of several bytes at offset {q2}")
-        out.append(table)
+        out.append(data[q2])  # "reserved": one raw byte
         q = q2 + 1
     elif kind == _K_BYTE:
-        if data[q] >= 0x80:
-            raise MeteringError(f"memory index of several bytes at offset {q}")
-        out.append(data[q])
+        out.append(data[q])  # "varuint1": one raw byte
         q += 1
     elif kind == _K_F32:
         out += data[q : q + 4]
@@ -464,9 +453,9 @@ def _reencode_op(data: bytes, pos: int) -> tuple[bytes, int]:
         out += data[q : q + 8]
         q += 8
     else:
-        raise _op_error(data, pos, f"unknown opcode 0x{op:02x}")
+        raise _op_error(data, pos)
     if q > len(data):
-        raise MeteringError(f"instruction at offset {pos} runs past the end of the binary")
+        raise IndexError  # truncated (slices above do not raise on their own)
     return bytes(out), q
 
 
@@ -496,13 +485,17 @@ class _BodyMeter:
             self._call_cache[target] = enc
         return enc
 
-    def meter(self, data: bytes, pos: int, end: int, parts: list[bytes]) -> None:
-        """Append the metered instructions of data[pos:end] to parts.
+    def meter(self, data: bytes, pos: int, end: int, parts: list[bytes]) -> int:
+        """Append the metered instructions starting at pos to parts; return
+        the position after the last one.
 
-        Unchanged instructions are copied as raw spans; calls (remapped), the
-        rare non-minimal LEBs (re-encoded) and the metering statements are
-        spliced in. Each segment gets a placeholder in parts that receives its
-        statement once the segment's cost is known.
+        Like the reference, instructions are read while the position is
+        before ``end`` (the body's declared end), so the last one may overrun
+        it; the caller continues from the returned position. Unchanged
+        instructions are copied as raw spans; calls (remapped), the rare
+        non-minimal LEBs or odd immediates (re-encoded) and the metering
+        statements are spliced in. Each segment gets a placeholder in parts
+        that receives its statement once the segment's cost is known.
         """
         kinds, costs, branching = _KIND, _COST, _BRANCHING
         copy_from = pos  # start of raw bytes not yet appended
@@ -548,32 +541,18 @@ class _BodyMeter:
                         enc, q = _reencode_op(data, p)
                         parts.append(enc)
                         copy_from = q
-            elif kind == _K_MEMARG:
-                if data[q] < 0x40 and data[q + 1] < 0x80:
-                    q += 2
-                else:
-                    # A long LEB (or a multi-memory flag): decode, validate and
-                    # splice only if the minimal encoding differs.
-                    enc, q = _reencode_op(data, p)
-                    if enc != data[p:q]:
-                        parts.append(data[copy_from:p])
-                        parts.append(enc)
-                        copy_from = q
+            elif kind == _K_MEMARG and data[q] < 0x80 and data[q + 1] < 0x80:
+                q += 2
             elif kind == _K_F32:
                 q += 4
             elif kind == _K_F64:
                 q += 8
-            elif kind == _K_BLOCK:
-                if data[q] in _KNOWN_TYPES:
-                    q += 1
-                else:
-                    parts.append(data[copy_from:p])
-                    enc, q = _reencode_op(data, p)
-                    parts.append(enc)
-                    copy_from = q
+            elif kind == _K_BLOCK and data[q] in _KNOWN_TYPES:
+                q += 1
             else:
-                # br_table, call_indirect, memory.size/grow, invalid opcodes:
-                # rare enough to always take the general path.
+                # Long memargs, odd block types, br_table, call_indirect,
+                # memory.size/grow and invalid opcodes: rare enough to always
+                # take the general path, splicing only if the bytes change.
                 enc, q = _reencode_op(data, p)
                 if enc != data[p:q]:
                     parts.append(data[copy_from:p])
@@ -589,19 +568,27 @@ class _BodyMeter:
                 parts.append(b"")
                 seg_start = p
                 cost = 0
-        if p != end:
-            raise MeteringError(f"instruction at offset {p} runs past the end of its function body")
-        if seg_start != end:
+        if p > len(data):
+            raise IndexError  # an f32/f64 constant ran past the end of the input
+        if seg_start != p:
             # The reference walks past the end of its op list and throws.
-            raise MeteringError(f"function body ending at offset {end} does not end with a branching opcode")
+            raise MeteringError(f"function body ending at offset {p} does not end with a branching opcode")
+        return p
 
 
 # --------------------------------------------------------------------------------------
-# Module structure
+# Module structure.
+#
+# The reference reader (buffer-pipe + leb128) ignores the sizes of non-custom
+# sections (it parses entries from wherever it is and continues from where they
+# end) and never checks a byte it does not need, so this parser does the same.
+# The one thing not mirrored is reading past the end of the input, which the JS
+# does silently (as `undefined` bytes): truncated input raises MeteringError,
+# except for a custom section cut short, which the JS keeps as a shorter one.
 
 
 class _Reader:
-    """Cursor over the binary for the small, non-code sections."""
+    """Cursor over the binary, with the reference's reading rules."""
 
     __slots__ = ("data", "pos")
 
@@ -616,7 +603,7 @@ class _Reader:
 
     def raw(self, n: int) -> bytes:
         if self.pos + n > len(self.data):
-            raise MeteringError(f"{n} bytes at offset {self.pos} run past the end of the binary")
+            raise IndexError
         out = self.data[self.pos : self.pos + n]
         self.pos += n
         return out
@@ -627,38 +614,27 @@ class _Reader:
         value, self.pos = _read_uleb(self.data, self.pos)
         return _js_number(value, what, start)
 
-    def valtype(self, what: str) -> int:
-        return _check_type_byte(self.byte(), self.pos - 1, what)
+    def valtype(self) -> int:
+        return _type_byte(self.byte())
 
     def name(self) -> str:
-        start = self.pos
-        raw = self.raw(self.u32("name length"))
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise MeteringError(f"name at offset {start} is not valid UTF-8") from None
+        # Buffer#toString: invalid UTF-8 becomes U+FFFD (Python's "replace"
+        # handler substitutes the same maximal subparts as Node).
+        return self.raw(self.u32("name length")).decode("utf-8", "replace")
 
-    def limits(self) -> tuple[int, int, int | None]:
-        start = self.pos
+    def limits(self) -> bytes:
         flags = self.u32("limits flags")
-        if flags & ~0x07:
-            raise MeteringError(f"limits flags 0x{flags:x} at offset {start} are not supported")
-        initial = self.u32("limits minimum")
-        maximum = self.u32("limits maximum") if flags % 2 == 1 else None
-        return flags, initial, maximum
+        out = _uleb(flags) + _uleb(self.u32("limits minimum"))
+        if flags % 2 == 1:
+            out += _uleb(self.u32("limits maximum"))
+        return out
 
     def init_expr(self) -> bytes:
-        """One instruction then ``end``; returns the re-encoded instruction."""
+        """One instruction, then one skipped byte (assumed ``end``, never
+        checked); returns the instruction re-encoded followed by ``end``."""
         enc, self.pos = _reencode_op(self.data, self.pos)
-        if self.byte() != _OP_END:
-            raise MeteringError(f"init expression at offset {self.pos - 1} has more than one instruction")
-        return enc
-
-
-def _limits_bytes(limits: tuple[int, int, int | None]) -> bytes:
-    flags, initial, maximum = limits
-    out = _uleb(flags) + _uleb(initial)
-    return out if maximum is None else out + _uleb(maximum)
+        self.byte()
+        return enc + b"\x0b"
 
 
 def _js_name(name: str) -> bytes:
@@ -673,133 +649,137 @@ class _Section:
     def __init__(self, name: str, entries: list | None = None, value: object = None) -> None:
         self.name = name
         self.entries: list = entries if entries is not None else []
-        self.value = value  # custom: (name, payload); start/data_count: int
+        self.value = value  # custom: (name, payload); start/data_count: int; code: bodies
 
 
-def _parse_section(data: bytes, name: str, start: int, end: int) -> _Section:
-    r = _Reader(data, start)
-    if name == "custom":
-        sec = _Section(name, value=(r.name(), data[r.pos : end]))
-        if r.pos > end:
-            raise MeteringError(f"custom section name at offset {start} overruns the section")
-        return sec
-    if name == "start":
-        sec = _Section(name, value=r.u32("start function"))
-    elif name == "data_count":
-        sec = _Section(name, value=r.u32("data count"))
-    else:
-        count = r.u32(f"{name} section count")
-        entries: list = []
-        parse = _ENTRY_PARSERS[name]
-        for _ in range(count):
-            entries.append(parse(r))
-        sec = _Section(name, entries)
-    if r.pos != end:
-        raise MeteringError(f"{name} section at offset {start} has {end - r.pos} unparsed bytes")
-    return sec
+class _Parser:
+    """Reads the module into `_Section`s, metering function bodies on the way."""
 
+    def __init__(self, binary: bytes, meter_type: str) -> None:
+        self.binary = binary
+        self.meter_type = meter_type
+        # Function imports seen so far: when the code section is reached this
+        # is the index of the metering import (the reference counts the
+        # imports of the sections it visits before the code section).
+        self.function_imports = 0
+        self.body_meter = _BodyMeter(0, meter_type)
 
-def _parse_type(r: _Reader) -> tuple[int, bytes, int | None]:
-    form = r.valtype("type form")
-    params = bytes(r.valtype("param type") for _ in range(r.u32("param count")))
-    n_results = r.u32("result count")
-    if n_results > 1:
-        raise MeteringError(f"function type with {n_results} results (multi-value) at offset {r.pos}")
-    result = r.valtype("result type") if n_results else None
-    return form, params, result
+    def module(self) -> list[_Section]:
+        data = self.binary
+        if len(data) < 8 or data[:4] != b"\0asm" or data[4:8] != b"\x01\0\0\0":
+            # The reference copies magic and version unchecked, so its output
+            # would be rejected by the engine just the same.
+            raise MeteringError("not a wasm binary (bad magic or version)")
+        sections: list[_Section] = []
+        r = _Reader(data, 8)
+        while r.pos < len(data):
+            sec_id = r.byte()
+            name = _SECTION_NAMES.get(sec_id)
+            size = r.u32("section size")
+            if name is None:
+                raise MeteringError(f"section id {sec_id} at offset {r.pos} is not supported")
+            if name == "custom":
+                # Read as a sub-stream of `size` bytes: one cut short by the
+                # end of the input keeps what there is (no error in the JS).
+                sections.append(self.custom(self.binary[r.pos : r.pos + size]))
+                r.pos += size
+            elif name == "start":
+                sections.append(_Section(name, value=r.u32("start function")))
+            elif name == "data_count":
+                sections.append(_Section(name, value=r.u32("data count")))
+            else:
+                count = r.u32(f"{name} section count")
+                if name == "code":
+                    self.body_meter = _BodyMeter(self.function_imports, self.meter_type)
+                parse = getattr(self, "_" + name)  # e.g. _type, _import
+                sections.append(_Section(name, [parse(r) for _ in range(count)]))
+        return sections
 
+    @staticmethod
+    def custom(payload: bytes) -> _Section:
+        # A sub-stream: reads past *its* end yield nothing (a name longer than
+        # the section is cut short), which cannot reach past the input.
+        length, pos = 0, 0
+        for shift in range(0, 7 * len(payload) + 7, 7):
+            if pos >= len(payload):
+                break
+            b = payload[pos]
+            pos += 1
+            length |= (b & 0x7F) << shift
+            if b < 0x80:
+                break
+        _js_number(length, "custom section name length", 0)
+        name = payload[pos : pos + length].decode("utf-8", "replace")
+        return _Section("custom", value=(name, payload[pos + length :]))
 
-def _parse_import(r: _Reader) -> list:
-    module = r.name()
-    field = r.name()
-    kind = r.byte()
-    if kind == _KIND_FUNCTION:
-        desc: object = r.u32("import type index")
-    elif kind == _KIND_TABLE:
-        desc = (r.valtype("table element type"), r.limits())
-    elif kind == _KIND_MEMORY:
-        desc = r.limits()
-    elif kind == _KIND_GLOBAL:
-        desc = (r.valtype("global type"), r.byte())
-    else:
-        raise MeteringError(f"import {module}.{field} has unsupported kind {kind}")
-    return [module, field, kind, desc]
+    def _type(self, r: _Reader) -> bytes:
+        form = r.valtype()
+        n_params = r.u32("param count")
+        params = bytes(r.valtype() for _ in range(n_params))
+        # Only one result type is read whatever the count; an unknown one is
+        # written back as "no result".
+        result = r.byte() if r.u32("result count") else None
+        ret = bytes((1, result)) if result in _KNOWN_TYPES else b"\x00"
+        return bytes((form,)) + _uleb(n_params) + params + ret
 
+    def _import(self, r: _Reader) -> list:
+        module = r.name()
+        field = r.name()
+        kind = r.byte()
+        if kind == _KIND_FUNCTION:
+            self.function_imports += 1
+            desc = _uleb(r.u32("import type index"))
+        elif kind == _KIND_TABLE:
+            desc = bytes((r.valtype(),)) + r.limits()
+        elif kind == _KIND_MEMORY:
+            desc = r.limits()
+        elif kind == _KIND_GLOBAL:
+            desc = bytes((r.valtype(), r.byte()))
+        else:
+            raise MeteringError(f"import {module}.{field} has kind {kind}, which the reference cannot parse")
+        return [module, field, kind, desc]
 
-def _parse_export(r: _Reader) -> list:
-    name = r.name()
-    kind = r.byte()
-    if kind > _KIND_GLOBAL:
-        raise MeteringError(f"export {name!r} has unsupported kind {kind}")
-    return [name, kind, r.u32("export index")]
+    def _function(self, r: _Reader) -> bytes:
+        return _uleb(r.u32("function type index"))
 
+    def _table(self, r: _Reader) -> bytes:
+        return bytes((r.valtype(),)) + r.limits()
 
-def _parse_segment_header(r: _Reader, what: str) -> bytes:
-    start = r.pos
-    flags = r.u32(f"{what} segment flags")
-    if flags != 0:
-        # The reference reads this as an MVP index and then misparses the rest.
-        raise MeteringError(f"{what} segment with flags {flags} at offset {start} (only MVP active segments)")
-    return r.init_expr()
+    def _memory(self, r: _Reader) -> bytes:
+        return r.limits()
 
+    def _global(self, r: _Reader) -> bytes:
+        return bytes((r.valtype(), r.byte())) + r.init_expr()
 
-def _parse_element(r: _Reader) -> list:
-    offset = _parse_segment_header(r, "element")
-    return [offset, [r.u32("element function index") for _ in range(r.u32("element count"))]]
+    def _export(self, r: _Reader) -> list:
+        name = r.name()
+        kind = r.byte()
+        # An unknown kind is written back as 0 (function), but not shifted.
+        return [name, kind if kind <= _KIND_GLOBAL else None, r.u32("export index")]
 
+    def _element(self, r: _Reader) -> list:
+        # Only the MVP layout: non-zero flags are read as a table index.
+        index = _uleb(r.u32("element segment index"))
+        offset = r.init_expr()
+        return [index + offset, [r.u32("element function index") for _ in range(r.u32("element count"))]]
 
-def _parse_data(r: _Reader) -> tuple[bytes, bytes]:
-    offset = _parse_segment_header(r, "data")
-    return offset, r.raw(r.u32("data segment size"))
+    def _data(self, r: _Reader) -> bytes:
+        head = _uleb(r.u32("data segment index")) + r.init_expr()
+        payload = r.raw(r.u32("data segment size"))
+        return head + _uleb(len(payload)) + payload
 
-
-def _parse_code(r: _Reader) -> tuple[bytes, int, int]:
-    size = r.u32("function body size")
-    end = r.pos + size
-    locals_out = bytearray()
-    n_decls = r.u32("local declaration count")
-    locals_out += _uleb(n_decls)
-    for _ in range(n_decls):
-        locals_out += _uleb(r.u32("local count"))
-        locals_out.append(r.valtype("local type"))
-    if r.pos > end:
-        raise MeteringError(f"local declarations overrun the function body ending at offset {end}")
-    body_start = r.pos
-    r.pos = end
-    return bytes(locals_out), body_start, end
-
-
-_ENTRY_PARSERS = {
-    "type": _parse_type,
-    "import": _parse_import,
-    "function": lambda r: r.u32("function type index"),
-    "table": lambda r: (r.valtype("table element type"), r.limits()),
-    "memory": lambda r: r.limits(),
-    "global": lambda r: (r.valtype("global type"), r.byte(), r.init_expr()),
-    "export": _parse_export,
-    "element": _parse_element,
-    "code": _parse_code,
-    "data": _parse_data,
-}
-
-
-def _parse_module(data: bytes) -> list[_Section]:
-    if len(data) < 8 or data[:4] != b"\0asm" or data[4:8] != b"\x01\0\0\0":
-        raise MeteringError("not a wasm binary (bad magic or version)")
-    sections: list[_Section] = []
-    pos = 8
-    while pos < len(data):
-        sec_id = data[pos]
-        name = _SECTION_NAMES.get(sec_id)
-        if name is None:
-            raise MeteringError(f"section id {sec_id} at offset {pos} is not supported")
-        size, start = _read_uleb(data, pos + 1)
-        end = start + size
-        if end > len(data):
-            raise MeteringError(f"{name} section at offset {pos} runs past the end of the binary")
-        sections.append(_parse_section(data, name, start, end))
-        pos = end
-    return sections
+    def _code(self, r: _Reader) -> bytes:
+        end = r.u32("function body size")
+        end += r.pos
+        n_decls = r.u32("local declaration count")
+        parts = [_uleb(n_decls)]
+        for _ in range(n_decls):
+            # Local declarations cost nothing (the reference's "local" vs
+            # "locals" key mismatch), so they are only re-encoded.
+            parts.append(_uleb(r.u32("local count")) + bytes((r.valtype(),)))
+        r.pos = self.body_meter.meter(self.binary, r.pos, end, parts)
+        body = b"".join(parts)
+        return _uleb(len(body)) + body
 
 
 def _create_section(sections: list[_Section], name: str) -> None:
@@ -816,55 +796,7 @@ def _create_section(sections: list[_Section], name: str) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# Serialisation
-
-
-def _section_payload(sec: _Section, data: bytes, meta: dict) -> list[bytes]:
-    name = sec.name
-    if name == "custom":
-        sec_name, payload = sec.value  # type: ignore[misc]
-        return [_js_name(sec_name), payload]
-    if name in ("start", "data_count"):
-        return [_uleb(sec.value)]  # type: ignore[arg-type]
-    out = [_uleb(len(sec.entries))]
-    if name == "type":
-        for form, params, result in sec.entries:
-            ret = b"\x00" if result is None else bytes((1, result))
-            out.append(bytes((form,)) + _uleb(len(params)) + params + ret)
-    elif name == "import":
-        for module, field, kind, desc in sec.entries:
-            if kind == _KIND_FUNCTION:
-                # The metering import's type index is only known after the
-                # type section was visited (desc is None until then).
-                d = _uleb(meta.get("meter_type_index", 0) if desc is None else desc)
-            elif kind == _KIND_TABLE:
-                d = bytes((desc[0],)) + _limits_bytes(desc[1])
-            elif kind == _KIND_MEMORY:
-                d = _limits_bytes(desc)
-            else:
-                d = bytes(desc)
-            out.append(_js_name(module) + _js_name(field) + bytes((kind,)) + d)
-    elif name == "function":
-        out.extend(_uleb(t) for t in sec.entries)
-    elif name == "table":
-        out.extend(bytes((t,)) + _limits_bytes(lim) for t, lim in sec.entries)
-    elif name == "memory":
-        out.extend(_limits_bytes(lim) for lim in sec.entries)
-    elif name == "global":
-        out.extend(bytes((t, mut)) + init + b"\x0b" for t, mut, init in sec.entries)
-    elif name == "export":
-        for ename, kind, index in sec.entries:
-            raw = ename.encode("utf-8")
-            out.append(_uleb(len(raw)) + raw + bytes((kind,)) + _uleb(index))
-    elif name == "element":
-        for offset, elems in sec.entries:
-            out.append(b"\x00" + offset + b"\x0b" + _uleb(len(elems)) + b"".join(map(_uleb, elems)))
-    elif name == "data":
-        for offset, payload in sec.entries:
-            out.append(b"\x00" + offset + b"\x0b" + _uleb(len(payload)) + payload)
-    elif name == "code":
-        out.extend(sec.value)  # type: ignore[arg-type]  # bodies metered in place
-    return out
+# Transform and serialisation
 
 
 def meter_binary(binary: bytes | bytearray | memoryview, meter_type: str) -> bytes:
@@ -884,22 +816,22 @@ def meter_binary(binary: bytes | bytearray | memoryview, meter_type: str) -> byt
 
 
 def _meter(data: bytes, meter_type: str) -> bytes:
-    sections = _parse_module(data)
+    sections = _Parser(data, meter_type).module()
     if not any(s.name == "type" for s in sections):
         _create_section(sections, "type")
     if not any(s.name == "import" for s in sections):
         _create_section(sections, "import")
 
-    # Walk the sections in order, as meterJSON does: function imports counted in
-    # the import section decide the new function index used by later sections.
+    # Walk the sections in order, as meterJSON does: the function imports
+    # counted so far decide which indices later sections shift.
     func_index = 0
-    meta: dict = {}
+    meter_type_index = 0  # what the reference writes if no type section was visited
     seen_type = seen_function = False
     for sec in sections:
         name = sec.name
         if name == "type":
-            meta["meter_type_index"] = len(sec.entries)
-            sec.entries.append((0x60, bytes((0x7F if meter_type == "i32" else 0x7E,)), None))
+            meter_type_index = len(sec.entries)
+            sec.entries.append(b"\x60\x01" + (b"\x7f" if meter_type == "i32" else b"\x7e") + b"\x00")
             seen_type = True
         elif name == "function":
             seen_function = True
@@ -923,20 +855,39 @@ def _meter(data: bytes, meter_type: str) -> bytes:
         elif name == "start":
             if sec.value >= func_index:  # type: ignore[operator]
                 sec.value += 1  # type: ignore[operator]
-        elif name == "code":
-            if sec.entries and not (seen_type and seen_function):
-                raise MeteringError("code section without a preceding type and function section")
-            meter = _BodyMeter(func_index, meter_type)
-            bodies: list[bytes] = []
-            for locals_bytes, start, end in sec.entries:
-                parts: list[bytes] = [locals_bytes]
-                meter.meter(data, start, end, parts)
-                body = b"".join(parts)
-                bodies.append(_uleb(len(body)) + body)
-            sec.value = bodies
+        elif name == "code" and sec.entries and not (seen_type and seen_function):
+            # The reference dereferences the function/type sections here.
+            raise MeteringError("code section without a preceding type and function section")
 
     out = [data[:8]]
     for sec in sections:
-        payload = b"".join(_section_payload(sec, data, meta))
+        payload = b"".join(_section_payload(sec, meter_type_index))
         out.append(bytes((_SECTION_IDS[sec.name],)) + _uleb(len(payload)) + payload)
     return b"".join(out)
+
+
+def _section_payload(sec: _Section, meter_type_index: int) -> list[bytes]:
+    name = sec.name
+    if name == "custom":
+        sec_name, payload = sec.value  # type: ignore[misc]
+        return [_js_name(sec_name), payload]
+    if name in ("start", "data_count"):
+        return [_uleb(sec.value)]  # type: ignore[arg-type]
+    out = [_uleb(len(sec.entries))]
+    if name == "import":
+        for module, field, kind, desc in sec.entries:
+            # desc is None only for the metering import, whose type index is
+            # known once the type section has been visited.
+            d = _uleb(meter_type_index) if desc is None else desc
+            out.append(_js_name(module) + _js_name(field) + bytes((kind,)) + d)
+    elif name == "export":
+        for ename, kind, index in sec.entries:
+            raw = ename.encode("utf-8")
+            out.append(_uleb(len(raw)) + raw + bytes((kind or 0,)) + _uleb(index))
+    elif name == "element":
+        for head, elems in sec.entries:
+            out.append(head + _uleb(len(elems)) + b"".join(map(_uleb, elems)))
+    else:
+        # type, function, table, memory, global, data, code: already bytes.
+        out.extend(sec.entries)
+    return out
