@@ -47,7 +47,7 @@ class HandleError(WasmError):
         super().__init__(value if isinstance(value, str) else repr(value))
 
 
-class _Signal(Exception):  # noqa: N818 - a control-flow signal, not an error
+class _Signal(Exception):
     """Raised in a host import to stop wasm; never escapes aocu.wasm."""
 
     kind = "host"
@@ -56,18 +56,18 @@ class _Signal(Exception):  # noqa: N818 - a control-flow signal, not an error
         return str(self)
 
 
-class OutOfGas(_Signal):  # noqa: N818
+class OutOfGas(_Signal):
     kind = "out-of-gas"
 
     def __init__(self) -> None:
         super().__init__("out of gas!")
 
 
-class Abort(_Signal):  # noqa: N818
+class Abort(_Signal):
     kind = "abort"
 
 
-class ExitStatus(_Signal):  # noqa: N818
+class ExitStatus(_Signal):
     kind = "exit"
 
     def __init__(self, status: int) -> None:
@@ -75,7 +75,7 @@ class ExitStatus(_Signal):  # noqa: N818
         self.status = status
 
 
-class Longjmp(_Signal):  # noqa: N818
+class Longjmp(_Signal):
     """Emscripten's ``throw Infinity`` (only on the pure-Python longjmp path)."""
 
     kind = "trap"

@@ -129,8 +129,9 @@ class EmscriptenGlue:
         self._fill_tm(tm, seconds, local=False)
         if self.fmt.memory64:
             return seconds
-        if self.fmt.gen >= 3:                      # high half through tempRet0
-            self.exports["_emscripten_tempret_set"](seconds >> 32)
+        if self.fmt.gen >= 3:                      # high half through the tempRet0 export
+            setter = self.exports.get("_emscripten_tempret_set") or self.exports["setTempRet0"]
+            setter(seconds >> 32)
         return seconds
 
     def _tzset_js(self, *args: int) -> None:
@@ -156,8 +157,12 @@ class EmscriptenGlue:
             timezone, daylight, std_name, dst_name = (mem.uptr(a) for a in args)
             mem.set_i32(timezone, 0)
             mem.set_i32(daylight, 0)
-            mem.write(std_name, b"UTC\0")
-            mem.write(dst_name, b"UTC\0")
+            # gen 3 takes the name from toTimeString() ("Coordinated Universal
+            # Time") cut by stringToUTF8(name, ptr, 7); gen 4 from
+            # toLocaleTimeString's short zone name ("UTC").
+            name = b"Coordi\0" if self.fmt.gen == 3 else b"UTC\0"
+            mem.write(std_name, name)
+            mem.write(dst_name, name)
 
     def _strftime(self, s: int, maxsize: int, fmt: int, tm: int) -> int:
         mem = self.mem

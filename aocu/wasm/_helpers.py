@@ -116,7 +116,8 @@ def _invoke_wat(n: int, spec: InvokeSpec, p: str) -> list[str]:
         "    (block $caught",
         f"      (try_table (catch $lj $caught) (return {call})))",
         f"    (call_indirect $h (type $restore) (local.get {sp}) (i32.const {SLOT_STACK_RESTORE}))",
-        f"    (call_indirect $h (type $threw) ({p}.const 1) (i32.const 0) (i32.const {SLOT_SET_THREW})){zero})",
+        f"    (call_indirect $h (type $threw) ({p}.const 1) (i32.const 0)"
+        f" (i32.const {SLOT_SET_THREW})){zero})",
     ]
 
 

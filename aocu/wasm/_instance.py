@@ -252,12 +252,11 @@ class Instance:
                 p_env = self._write_string(env_text)
                 ret = self.asyncify.call_export(self._handle, p_msg, p_env)
                 self._stack_restore(sp)
-                raw = self.mem.cstring(self.mem.uptr(ret))
+                text = self._read_string(self.mem.uptr(ret))
         except HandleError:
             raise
         except Exception as exc:
             raise self._translate(exc) from None
-        text = raw.decode("utf-8", "replace")
         try:
             outcome = module.parse(text)
         except ValueError:
@@ -287,6 +286,14 @@ class Instance:
         ptr = self.mem.uptr(self._stack_alloc(size))
         self.mem.write(ptr, data + b"\0")
         return ptr
+
+    def _read_string(self, ptr: int) -> str:
+        """``UTF8ToString(ptr)``, including the glue's quirks for short strings."""
+        raw = self.mem.cstring(ptr)
+        if len(raw) <= 16:     # the hand decoder may look up to 2 bytes past the NUL
+            tail = self.mem.read(ptr + len(raw), min(3, self.mem.size() - ptr - len(raw)))
+            return self.module.decode_utf8(raw + tail)
+        return self.module.decode_utf8(raw + b"\0")
 
     def _translate(self, exc: BaseException) -> HandleError:
         """Turn whatever stopped wasm into the loader's thrown value."""

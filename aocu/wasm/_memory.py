@@ -30,7 +30,7 @@ _memchr.restype = ctypes.c_void_p
 _memchr.argtypes = (ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t)
 
 
-class MemoryAccessError(_Signal):  # noqa: N818 - unwinds wasm like a trap
+class MemoryAccessError(_Signal):
     """A host import was handed a pointer outside linear memory."""
 
     kind = "trap"

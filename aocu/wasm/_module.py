@@ -10,13 +10,14 @@ Thread-safe: a Module may be shared by instances on several threads.
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import wasmtime
+
+from aocu import jsjson as _jsjson
 
 from . import _epoch
 from ._errors import ModuleLinkError
@@ -100,7 +101,7 @@ class Module:
         self.longjmp_module = (compile_wat(self.engine, self.longjmp_plan.wat())
                                if self.longjmp_plan is not None else None)
         from ._fs import fs_factory, fs_import_names, make_fs_imports
-        self.fs_import_names = fs_import_names()
+        self.fs_import_names = fs_import_names(fmt)
         self._fs_factory = fs_factory
         self._make_fs_imports = make_fs_imports
         self._check_imports()
@@ -173,6 +174,10 @@ class Module:
         return _encode_utf8(text)
 
     @staticmethod
+    def decode_utf8(buf: bytes) -> str:
+        return _jsjson.utf8_to_string_like_emscripten(buf)
+
+    @staticmethod
     def utf16_length(text: str) -> int:
         return _utf16_length(text)
 
@@ -185,25 +190,10 @@ class Module:
         return instance
 
 
-# -- JSON (replaced by aocu.jsjson when available) --------------------------------
-try:
-    from aocu import jsjson as _jsjson
-
-    _stringify = _jsjson.stringify
-    _parse = _jsjson.parse
-    _encode_utf8 = _jsjson.utf8_like_emscripten
-    _utf16_length = _jsjson.utf16_length
-except ImportError:  # pragma: no cover - bootstrap only
-    def _stringify(value: Any) -> str:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-    _parse = json.loads
-
-    def _encode_utf8(text: str) -> bytes:
-        return text.encode("utf-8", "surrogatepass")
-
-    def _utf16_length(text: str) -> int:
-        return len(text.encode("utf-16-le", "surrogatepass")) // 2
+_stringify = _jsjson.stringify
+_parse = _jsjson.parse
+_encode_utf8 = _jsjson.utf8_like_emscripten
+_utf16_length = _jsjson.utf16_length
 
 
 # -- compile caches -----------------------------------------------------------------

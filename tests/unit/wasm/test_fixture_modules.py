@@ -199,12 +199,7 @@ def _run_golden(golden: dict[str, Any]) -> list[str]:
 
 # Differences of aocu.wasm found by these fixtures and not fixed yet (strict: remove the
 # entry with the fix).
-KNOWN_HOST_BUGS: dict[str, str] = {
-    name: "gen 3 glue: _mktime_js passes the high half through the `setTempRet0` export "
-    "(not `_emscripten_tempret_set`), and _tzset_js writes the toTimeString() zone name cut by "
-    "stringToUTF8(name, ptr, 7) (\"Coordi\" under TZ=UTC), not \"UTC\""
-    for name in ("c_echo_gen3", "lua_process_gen3")
-}
+KNOWN_HOST_BUGS: dict[str, str] = {}
 
 
 def _golden_params() -> list[Any]:
