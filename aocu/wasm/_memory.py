@@ -87,8 +87,11 @@ class LinearMemory:
 
     def move(self, dest: int, src: int, n: int) -> None:
         if n:
-            self._at(src, n)
-            ctypes.memmove(self._at(dest, n), self.base() + src, n)
+            size = self.size()
+            if min(dest, src, n) < 0 or max(dest, src) + n > size:
+                raise MemoryAccessError(f"memory access out of bounds ({src:#x}->{dest:#x}+{n})")
+            base = self.base()
+            ctypes.memmove(base + dest, base + src, n)
 
     def cstring(self, ptr: int) -> bytes:
         """The NUL-terminated bytes at ``ptr`` (empty for NULL); never reads past memory."""
