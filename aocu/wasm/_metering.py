@@ -34,17 +34,29 @@ What the reference does (and therefore what this does):
   UTF-16 length (JS ``string.length``) as the byte count, which is wrong for
   non-ASCII names; reproduced as is. Export names use the UTF-8 length.
 
-Binaries the reference cannot meter raise `MeteringError`: opcodes outside the
-MVP + sign-extension set (the 0xFC/0xFD/0xFE prefixes, exception handling,
-reference types, tail calls, ``select t``), an existing ``metering.usegas``
-import (pre-metered gen 1/2 modules), function types with several results,
-unknown sections (e.g. tags), truncated input. So do constructs the reference
-parser misreads silently and turns into a module that cannot compile
-(non-zero element/data segment flags, multi-memory memargs, non-MVP value
-types, extended-const init expressions, LEB-length mismatches): refusing is
-the same outcome for the CU. One silent misread is mirrored instead, because
-its output can be a valid module: a one-byte type-index block type is
-written back as 0x00 (see `_block_type`).
+Malformed and post-MVP input: the reference's reader is lenient. It ignores the
+sizes of non-custom sections, reads immediates the MVP way whatever a later
+proposal means by them (a multi-memory memarg, a call_indirect table index, a
+passive segment's flags), reads one result type whatever the count, writes an
+unknown value-type byte back as 0x00 and decodes names with U+FFFD
+replacement. All of that is mirrored, byte for byte, even where its output is
+not a valid module, because some such outputs do validate (a one-byte
+type-index block type written back as 0x00 is even correct for index 0).
+`MeteringError` is raised where the JS throws: opcodes outside MVP +
+sign-extension (the 0xFC/0xFD/0xFE prefixes, exception handling, reference
+types, tail calls, ``select t``), unknown section ids (e.g. tags) or import
+kinds, an existing ``metering.usegas`` import (pre-metered gen 1/2 modules), a
+body whose last opcode is not a branching one, numbers the JS cannot hold; and
+where the JS would read past the end of the input (it reads missing bytes as
+`undefined` and carries on), except for a custom section cut short, which it
+keeps as a shorter one and so does this. A random-mutation differential run
+against the JS (``tests/fixtures/metering/fuzz.py``) found no other difference.
+
+Not modelled here, for the loader integrator: ao-loader compiles
+``meteredView.buffer``, the metered Buffer's whole ArrayBuffer. Node carves
+Buffers under 4096 bytes out of a shared 8 KiB pool, so for a metered output
+under 4 KiB the reference compiles that pool slab (the module plus unrelated
+bytes) and fails; real modules are far larger and unaffected.
 """
 
 from __future__ import annotations

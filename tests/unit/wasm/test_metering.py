@@ -142,9 +142,8 @@ def test_gas_of_a_run_matches_node(meter_type: str) -> None:
 # The transform's rules, on hand-checked examples
 
 
-def body_of_first_function(binary: bytes) -> bytes:
-    """The code bytes (after locals) of the first function body of a tiny module."""
-    module_bytes = wasmtime.wat2wasm(binary) if isinstance(binary, str) else binary
+def body_of_first_function(module_bytes: bytes) -> bytes:
+    """The code bytes (after the body size) of the only function of a tiny module."""
     pos = 8
     while pos < len(module_bytes):
         sec_id, size = module_bytes[pos], module_bytes[pos + 1]
@@ -209,6 +208,14 @@ def test_function_indices_shift_but_names_do_not() -> None:
     assert b"\x41\x00\x0b\x02\x01\x03" in out  # element segment: b stays 1, f -> 3
     names_in = wasmtime.wat2wasm(wat)
     assert names_in[names_in.index(b"\x04name") :] == out[out.index(b"\x04name") :]
+
+
+def test_non_ascii_import_names_get_their_utf16_length() -> None:
+    # json2wasm writes JS string.length as the byte count: "é" is 1 unit, 2 bytes.
+    out = meter_binary(wasmtime.wat2wasm('(module (import "é" "f" (func)))'), "i32")
+    assert b"\x01\xc3\xa9\x01f\x00" in out
+    out = meter_binary(wasmtime.wat2wasm('(module (export "é" (func 0)) (func))'), "i32")
+    assert b"\x02\xc3\xa9\x00\x01" in out  # exports use the UTF-8 length (and f shifts to 1)
 
 
 def test_non_minimal_lebs_are_reencoded() -> None:
