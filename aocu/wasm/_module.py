@@ -10,9 +10,12 @@ Thread-safe: a Module may be shared by instances on several threads.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from importlib.metadata import version as _package_version
+from pathlib import Path
 from typing import Any
 
 import wasmtime
@@ -37,6 +40,9 @@ from ._raw import value_kinds
 #: Gas limit when none is given (the glue's DEFAULT_GAS_LIMIT).
 DEFAULT_COMPUTE_LIMIT = 9_000_000_000_000_000
 _MAX_WASM_STACK_BYTES = 1 << 20
+CACHE_DIR_ENV = "AOCU_WASM_CACHE_DIR"
+wasmtime_version = _package_version("wasmtime")
+_ENGINE_CONFIG_TAG = f"exceptions,memory64,epoch,stack={_MAX_WASM_STACK_BYTES}"
 
 
 def _make_engine() -> wasmtime.Engine:
@@ -217,20 +223,57 @@ def _table_link_module(engine: wasmtime.Engine) -> wasmtime.Module:
         return _helper_cache["link"]
 
 
-def compile_binary(engine: wasmtime.Engine, binary: bytes, fmt: Format) -> wasmtime.Module:
-    """Meter (if the format says so) and compile, cached per (sha256, format)."""
+def _artifact_path(cache_dir: Path, key: tuple[str, str]) -> Path:
+    # wasmtime refuses artifacts of another version or config; the name keeps them apart anyway
+    tag = hashlib.sha256(f"{wasmtime_version}|{_ENGINE_CONFIG_TAG}|{key[1]}".encode()).hexdigest()[:16]
+    return cache_dir / f"{key[0]}-{tag}.cwasm"
+
+
+def _load_artifact(engine: wasmtime.Engine, path: Path) -> wasmtime.Module | None:
+    # Read into memory rather than deserialize_file: that one mmaps the file, and
+    # anyone truncating it later (an operator, a disk cleaner) would SIGBUS us.
+    try:
+        return wasmtime.Module.deserialize(engine, path.read_bytes())
+    except (OSError, wasmtime.WasmtimeError):
+        return None
+
+
+def _store_artifact(compiled: wasmtime.Module, path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_bytes(compiled.serialize())
+        os.replace(tmp, path)           # readers never see a half-written artifact
+    except OSError:
+        pass                            # a cache, not a requirement
+
+
+def compile_binary(engine: wasmtime.Engine, binary: bytes, fmt: Format,
+                   cache_dir: Path | None = None) -> wasmtime.Module:
+    """Meter (if the format says so) and compile, cached per (sha256, format).
+
+    Compiling AOS takes about a second and metering it more; a compiled artifact
+    loads in milliseconds. Artifacts are kept in-process and, when ``cache_dir``
+    is set, on disk. Deserialising an artifact runs native code from that file:
+    the directory must be writable only by the CU's own user.
+    """
     key = (hashlib.sha256(binary).hexdigest(), fmt.name)
     with _cache_lock:
         cached = _compiled_cache.get(key)
     if cached is not None:
         return cached
-    if fmt.metering is not None:
-        from ._metering import meter_binary
-        binary = meter_binary(binary, fmt.metering)
-    try:
-        compiled = wasmtime.Module(engine, binary)
-    except wasmtime.WasmtimeError as exc:
-        raise ModuleLinkError(f"cannot compile module: {str(exc).splitlines()[0]}") from exc
+    path = _artifact_path(cache_dir, key) if cache_dir is not None else None
+    compiled = _load_artifact(engine, path) if path is not None and path.exists() else None
+    if compiled is None:
+        if fmt.metering is not None:
+            from ._metering import meter_binary
+            binary = meter_binary(binary, fmt.metering)
+        try:
+            compiled = wasmtime.Module(engine, binary)
+        except wasmtime.WasmtimeError as exc:
+            raise ModuleLinkError(f"cannot compile module: {str(exc).splitlines()[0]}") from exc
+        if path is not None:
+            _store_artifact(compiled, path)
     with _cache_lock:
         if len(_compiled_cache) >= _COMPILED_CACHE_ENTRIES:
             _compiled_cache.pop(next(iter(_compiled_cache)))
@@ -246,6 +289,7 @@ def load_module(
     memory_limit: int | None = None,
     extensions: Mapping[str, Any] | None = None,
     options: HostOptions | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
 ) -> Module:
     """Compile ``binary`` as an ao module of ``format`` (the Module-Format tag).
 
@@ -253,10 +297,16 @@ def load_module(
     it); ``memory_limit`` caps heap growth in bytes (ao-loader ignores it);
     ``extensions`` maps extension names to their providers, e.g.
     ``{"WeaveDrive": source}``; ``options`` sets the documented stand-ins for
-    host state (`HostOptions`).
+    host state (`HostOptions`). ``cache_dir`` (default ``$AOCU_WASM_CACHE_DIR``)
+    keeps compiled, metered artifacts across restarts.
     """
     fmt = resolve_format(format)
     if not isinstance(binary, (bytes, bytearray, memoryview)):
         raise TypeError("binary must be bytes")
-    return Module(bytes(binary), fmt, compute_limit=compute_limit, memory_limit=memory_limit,
-                  extensions=extensions, options=options or HostOptions())
+    if cache_dir is None and os.environ.get(CACHE_DIR_ENV):
+        cache_dir = os.environ[CACHE_DIR_ENV]
+    data = bytes(binary)
+    engine = shared_engine()
+    compiled = compile_binary(engine, data, fmt, Path(cache_dir) if cache_dir is not None else None)
+    return Module(data, fmt, compute_limit=compute_limit, memory_limit=memory_limit,
+                  extensions=extensions, options=options or HostOptions(), compiled=compiled)
