@@ -1,0 +1,332 @@
+"""One upstream operation: deadline, retries with backoff and jitter, error translation.
+
+Runs on the trio thread (httpx over trio). Every call goes through `run_operation`, which wraps
+the whole operation, retries included, in ``trio.fail_after`` and turns ``TooSlowError`` into
+`UpstreamTimeoutError`; inside, `retry_loop` retries only failures marked transient (transport
+errors, httpx phase timeouts, 408/429/5xx). `send` maps httpx exceptions and statuses to our
+types once, at this edge (style.md §6.9), and `read_json` reads a bounded body as JS would.
+It never retries a 4xx other than 408/429 or a malformed body: those are answers, not accidents.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+import trio
+
+from .. import jsjson
+from ._errors import (
+    BODY_EXCERPT_CHARS,
+    NotFoundError,
+    ResponseTooLargeError,
+    UpstreamConnectionError,
+    UpstreamDataError,
+    UpstreamError,
+    UpstreamStatusError,
+    UpstreamTimeoutError,
+)
+from ._parse import ShapeError
+
+__all__ = [
+    "JSON_THREAD_THRESHOLD_BYTES",
+    "RetryPolicy",
+    "is_transient_status",
+    "read_json",
+    "retry_loop",
+    "run_operation",
+    "send",
+    "status_error",
+]
+
+T = TypeVar("T")
+
+# Bodies above this are decoded on a worker thread so a big SU page (1000 messages with their
+# Data inline) does not hold the trio loop for the whole parse (style.md §6.8).
+JSON_THREAD_THRESHOLD_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff: retry ``max_retries`` times, first after ``initial_delay_s``, doubling.
+
+    The reference's ``backoff(fn, {maxRetries, delay})`` (reference-cu.md §A.10) waits 0.5, 1, 2,
+    4, 8 s for (5, 0.5). Each wait here is shortened by up to ``jitter`` (a fraction) at random,
+    so many CUs retrying one SU do not arrive in lockstep, and never exceeds ``max_delay_s``.
+    A ``Retry-After`` header (seconds) on 429/503 lengthens the wait, up to ``max_delay_s``.
+    """
+
+    max_retries: int = 5
+    initial_delay_s: float = 0.5
+    max_delay_s: float = 30.0
+    jitter: float = 0.2
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0 or self.initial_delay_s < 0 or self.max_delay_s < 0:
+            raise ValueError("retry settings must not be negative")
+        if not 0 <= self.jitter <= 1:
+            raise ValueError("jitter is a fraction between 0 and 1")
+
+
+def is_transient_status(status: int) -> bool:
+    """408 Request Timeout, 429 Too Many Requests and every 5xx are worth another try."""
+    return status in (408, 429) or 500 <= status <= 599
+
+
+@dataclass(slots=True)
+class _Progress:
+    """What the retry loop has seen, for the timeout message."""
+
+    attempts: int = 0
+    last_error: UpstreamError | None = field(default=None)
+
+
+async def run_operation(
+    attempt: Callable[[int], Awaitable[T]],
+    *,
+    policy: RetryPolicy,
+    timeout_s: float,
+    rng: random.Random,
+    upstream: str,
+    method: str,
+    url: str,
+) -> T:
+    """Run ``attempt(n)`` (n = 0, 1, ...) until it succeeds, under one deadline for all tries.
+
+    ``method``/``url`` name the operation in a timeout error (an attempt's own errors carry
+    the URL it actually used, which may differ, e.g. with GraphQL URL rotation).
+    """
+    progress = _Progress()
+    try:
+        with trio.fail_after(timeout_s):
+            return await retry_loop(attempt, policy=policy, rng=rng, progress=progress)
+    except trio.TooSlowError:
+        last = f"; last failure: {progress.last_error}" if progress.last_error is not None else ""
+        raise UpstreamTimeoutError(
+            f"no answer within {timeout_s:g} s ({progress.attempts} attempts){last}",
+            upstream=upstream,
+            method=method,
+            url=url,
+            status=progress.last_error.status if progress.last_error is not None else None,
+        ) from None
+
+
+async def retry_loop(
+    attempt: Callable[[int], Awaitable[T]],
+    *,
+    policy: RetryPolicy,
+    rng: random.Random,
+    progress: _Progress | None = None,
+) -> T:
+    """Retry transient `UpstreamError`s with backoff; re-raise the rest, and the last one.
+
+    A retry whose wait would end after the enclosing deadline is not attempted: the last error
+    is raised at once (it says more than a timeout would).
+    """
+    progress = progress if progress is not None else _Progress()
+    delay = policy.initial_delay_s
+    n = 0
+    while True:
+        progress.attempts = n + 1
+        try:
+            return await attempt(n)
+        except UpstreamError as exc:
+            progress.last_error = exc
+            if not exc.transient or n >= policy.max_retries:
+                exc.with_attempts(n + 1)
+                raise
+            wait = delay * (1.0 - policy.jitter * rng.random())
+            if exc.retry_after_s is not None:
+                wait = max(wait, exc.retry_after_s)
+            wait = min(wait, policy.max_delay_s)
+            if trio.current_time() + wait >= trio.current_effective_deadline():
+                exc.with_attempts(n + 1)
+                raise
+        await trio.sleep(wait)
+        delay = min(delay * 2, policy.max_delay_s)
+        n += 1
+
+
+# --- one HTTP exchange -------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _map_httpx_errors(upstream: str, method: str, url: str) -> Iterator[None]:
+    """Translate httpx's exceptions into ours, most specific first (httpx's own idiom)."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise UpstreamConnectionError(
+            f"{type(exc).__name__}: {exc or 'timed out'}",
+            upstream=upstream,
+            method=method,
+            url=url,
+            transient=True,
+        ) from exc
+    except httpx.TooManyRedirects as exc:
+        raise UpstreamStatusError(
+            f"too many redirects: {exc}", upstream=upstream, method=method, url=url
+        ) from exc
+    except (httpx.UnsupportedProtocol, httpx.ProxyError, httpx.InvalidURL) as exc:
+        raise UpstreamConnectionError(
+            f"{type(exc).__name__}: {exc}", upstream=upstream, method=method, url=url
+        ) from exc
+    except httpx.DecodingError as exc:
+        raise UpstreamDataError(
+            f"cannot decode the body ({exc})", upstream=upstream, method=method, url=url
+        ) from exc
+    except (httpx.TransportError, httpx.StreamError) as exc:
+        raise UpstreamConnectionError(
+            f"{type(exc).__name__}: {exc or 'connection failed'}",
+            upstream=upstream,
+            method=method,
+            url=url,
+            transient=True,
+        ) from exc
+
+
+def _retry_after_s(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None  # an HTTP date: rare from our upstreams; the backoff schedule applies
+    return seconds if seconds >= 0 else None
+
+
+def status_error(
+    response: httpx.Response,
+    body: bytes,
+    *,
+    upstream: str,
+    not_found: Callable[[int, str], bool] | None = None,
+) -> UpstreamError:
+    """The error for a non-2xx ``response`` whose first bytes are ``body``."""
+    text = body.decode("utf-8", "replace")
+    excerpt = text if len(text) <= BODY_EXCERPT_CHARS else text[:BODY_EXCERPT_CHARS] + "…"
+    status = response.status_code
+    request = response.request
+    is_not_found = status == 404 or (not_found is not None and not_found(status, text))
+    cls = NotFoundError if is_not_found else UpstreamStatusError
+    err = cls(
+        f"HTTP {status}: {excerpt}" if excerpt else f"HTTP {status}",
+        upstream=upstream,
+        method=request.method,
+        url=str(request.url),
+        status=status,
+        body=excerpt,
+        transient=is_transient_status(status),
+    )
+    err.retry_after_s = _retry_after_s(response) if status in (429, 503) else None
+    return err
+
+
+async def _read_capped(response: httpx.Response, limit: int, *, upstream: str) -> bytes:
+    declared = response.headers.get("content-length")
+    request = response.request
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ResponseTooLargeError(
+            f"body of {int(declared)} bytes exceeds the {limit}-byte limit",
+            upstream=upstream,
+            method=request.method,
+            url=str(request.url),
+            status=response.status_code,
+        )
+    chunks: list[bytes] = []
+    size = 0
+    with _map_httpx_errors(upstream, request.method, str(request.url)):
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise ResponseTooLargeError(
+                    f"body exceeds the {limit}-byte limit",
+                    upstream=upstream,
+                    method=request.method,
+                    url=str(request.url),
+                    status=response.status_code,
+                )
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@contextlib.asynccontextmanager
+async def send(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    upstream: str,
+    params: Mapping[str, str] | None = None,
+    json_body: object = None,
+    follow_redirects: bool = True,
+    ok_statuses: Callable[[int], bool] | None = None,
+    not_found: Callable[[int, str], bool] | None = None,
+) -> AsyncIterator[httpx.Response]:
+    """One streamed HTTP exchange; raises our errors for transport failures and bad statuses.
+
+    Yields the response with its body unread (the caller reads it, bounded). A status outside
+    ``ok_statuses`` (default: 2xx) raises `UpstreamStatusError`/`NotFoundError` with a body
+    excerpt; ``not_found`` lets a client call some non-404 answers "not found" (the SU's 400).
+    """
+    request = http.build_request(method, url, params=params, json=json_body)
+    shown = str(request.url)
+    with _map_httpx_errors(upstream, method, shown):
+        response = await http.send(request, stream=True, follow_redirects=follow_redirects)
+    try:
+        accept = ok_statuses if ok_statuses is not None else (lambda s: 200 <= s <= 299)
+        if not accept(response.status_code):
+            try:
+                body = await _read_capped(response, BODY_EXCERPT_CHARS * 4, upstream=upstream)
+            except ResponseTooLargeError:
+                body = b""
+            raise status_error(response, body, upstream=upstream, not_found=not_found)
+        yield response
+    finally:
+        await response.aclose()
+
+
+def _decode_json(body: bytes) -> Any:
+    # res.json() decodes UTF-8 (replacing bad sequences, dropping a BOM), then JSON.parse.
+    text = body.decode("utf-8", "replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return jsjson.parse(text)
+
+
+async def read_json(response: httpx.Response, *, upstream: str, max_bytes: int) -> Any:
+    """The whole body (at most ``max_bytes``) parsed as JS ``JSON.parse`` would."""
+    body = await _read_capped(response, max_bytes, upstream=upstream)
+    try:
+        if len(body) > JSON_THREAD_THRESHOLD_BYTES:
+            return await trio.to_thread.run_sync(_decode_json, body)
+        return _decode_json(body)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        text = body[:200].decode("utf-8", "replace")
+        request = response.request
+        raise UpstreamDataError(
+            f"the body is not JSON ({exc}): {text!r}",
+            upstream=upstream,
+            method=request.method,
+            url=str(request.url),
+            status=response.status_code,
+            body=text,
+        ) from None
+
+
+def shape_error(exc: ShapeError, response: httpx.Response, *, upstream: str, what: str) -> UpstreamDataError:
+    """An `UpstreamDataError` for a body that parsed but has the wrong shape."""
+    request = response.request
+    return UpstreamDataError(
+        f"malformed {what}: {exc}",
+        upstream=upstream,
+        method=request.method,
+        url=str(request.url),
+        status=response.status_code,
+    )

@@ -1,0 +1,542 @@
+"""The Scheduler Unit client: process record, message meta, latest, timestamp, message pages.
+
+`HttpSchedulerClient` implements `SchedulerClient` over one shared ``httpx.AsyncClient`` (any SU
+URL) on the trio thread. Calls, parameters and response mapping follow ``servers/cu/src/effects/
+ao-su.js`` (reference-cu.md §2.2, §2.3, §2.7, §2.8.2; the SU's routes in servers/su/src/main.rs).
+It never yields an SU item it cannot vouch for: pages are checked for repeats, reordering and
+nonce gaps (`_PageChecker`). Start with `HttpSchedulerClient.message_pages`.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from ._errors import UpstreamSequenceError
+from ._parse import (
+    ShapeError,
+    as_int,
+    as_list,
+    as_object,
+    as_opt_str,
+    as_str,
+    first_tag,
+    join,
+    js_parse_int,
+    owner_at,
+    tag_values,
+    tags_at,
+)
+from ._retry import read_json, run_operation, send, shape_error
+from .base import (
+    Assignment,
+    MessageMeta,
+    MessagePage,
+    ProcessMeta,
+    ScheduledMessage,
+    SchedulerTimestamp,
+    SuMessage,
+)
+from .config import ClientsConfig
+
+__all__ = [
+    "HttpSchedulerClient",
+    "parse_message_meta",
+    "parse_page",
+    "parse_process",
+    "parse_timestamp",
+]
+
+UPSTREAM = "scheduler"
+# The SU answers every failure with 400 {"error": "..."} (err_response in servers/su/src/main.rs);
+# these texts (store.rs) mean the process or message does not exist.
+_SU_NOT_FOUND = re.compile(
+    r'"error"\s*:\s*"(?:message or process|message|process|transaction) not found', re.I
+)
+# scheduler-utils checkForRedirect: these statuses carry the SU's real location.
+REDIRECT_STATUSES = (301, 302, 307, 308)
+
+
+def _su_not_found(status: int, body: str) -> bool:
+    return status == 400 and _SU_NOT_FOUND.search(body) is not None
+
+
+# --- response parsing (pure) -------------------------------------------------------------
+
+
+def parse_process(body: object, process_id: str) -> ProcessMeta:
+    """``loadProcessWith`` + ``loadProcessSchema``: owner/tags required, ``timestamp`` a number ≥ 1."""
+    obj = as_object(body, "")
+    block_height = js_parse_int(obj.get("block"))
+    if block_height is None:
+        raise ShapeError("block", f"expected a block height, got {obj.get('block')!r}")
+    timestamp = as_int(obj.get("timestamp"), "timestamp")
+    if timestamp < 1:
+        raise ShapeError("timestamp", f"expected a timestamp >= 1, got {timestamp}")
+    data = obj.get("data")
+    return ProcessMeta(
+        process_id=process_id,
+        owner=owner_at(obj, "owner", ""),
+        tags=tags_at(obj, "tags", ""),
+        block_height=block_height,
+        timestamp=timestamp,
+        signature=as_opt_str(obj.get("signature"), "signature"),
+        anchor=as_opt_str(obj.get("anchor"), "anchor"),
+        data=as_opt_str(data, "data"),
+    )
+
+
+def _int_tag(tags: tuple[Any, ...], name: str, path: str) -> int:
+    value = first_tag(tags, name)
+    number = js_parse_int(value)
+    if number is None:
+        raise ShapeError(path, f"tag {name!r}: expected an integer, got {value!r}")
+    return number
+
+
+def parse_message_meta(body: object, *, latest: bool) -> MessageMeta:
+    """``loadMessageMetaWith``/``loadProcessLatestWith``: current ``{message, assignment}`` or legacy.
+
+    Current: assignment tags ``Process``, ``Timestamp``, ``Nonce`` (``parseInt``). Legacy (no
+    ``assignment`` key): ``process_id``, ``timestamp``, ``nonce`` as they are. A message needs both
+    numbers (``loadMessageMetaSchema``); ``/latest`` needs the nonce (``evalToNonce``).
+    """
+    obj = as_object(body, "")
+    if "assignment" in obj:
+        assignment = obj.get("assignment")
+        raw_tags = assignment.get("tags") if isinstance(assignment, dict) else None
+        tags = tags_at({"tags": raw_tags}, "tags", "assignment", default_empty=True)
+        process_id: object = first_tag(tags, "Process")
+        timestamp = js_parse_int(first_tag(tags, "Timestamp"))
+        nonce = js_parse_int(first_tag(tags, "Nonce"))
+        where = "assignment.tags"
+    else:
+        process_id = obj.get("process_id")
+        raw_ts, raw_nonce = obj.get("timestamp"), obj.get("nonce")
+        timestamp = None if raw_ts is None else as_int(raw_ts, "timestamp")
+        nonce = None if raw_nonce is None else as_int(raw_nonce, "nonce")
+        where = ""
+    pid = as_str(process_id, join(where, "Process") if where else "process_id", non_empty=True)
+    if nonce is None:
+        raise ShapeError(join(where, "Nonce") if where else "nonce", "expected a nonce")
+    if latest:
+        if nonce < 0:
+            raise ShapeError(
+                join(where, "Nonce") if where else "nonce", f"expected a nonce >= 0, got {nonce}"
+            )
+    elif timestamp is None:
+        raise ShapeError(join(where, "Timestamp") if where else "timestamp", "expected a timestamp")
+    return MessageMeta(process_id=pid, timestamp=timestamp, nonce=nonce)
+
+
+def parse_timestamp(body: object) -> SchedulerTimestamp:
+    """``loadTimestampWith``: ``{timestamp, block_height}`` strings through ``parseInt``."""
+    obj = as_object(body, "")
+    timestamp = js_parse_int(obj.get("timestamp"))
+    height = js_parse_int(obj.get("block_height"))
+    if timestamp is None:
+        raise ShapeError("timestamp", f"expected an integer, got {obj.get('timestamp')!r}")
+    if height is None:
+        raise ShapeError("block_height", f"expected an integer, got {obj.get('block_height')!r}")
+    return SchedulerTimestamp(timestamp=timestamp, block_height=height)
+
+
+def _cursor(edge: Mapping[str, Any], path: str) -> str:
+    cursor = edge.get("cursor")
+    if cursor is None:
+        return ""
+    if isinstance(cursor, bool) or not isinstance(cursor, str | int):
+        raise ShapeError(join(path, "cursor"), "expected a string")
+    return str(cursor)
+
+
+def _parse_current_node(node: Mapping[str, Any], path: str) -> tuple[SuMessage | None, Assignment]:
+    # mapNode (ao-su.js): the assignment's tags carry the sequencing; message null = assignment.
+    apath = join(path, "assignment")
+    assignment = as_object(node.get("assignment"), apath)
+    tags = tags_at(assignment, "tags", apath)
+    tpath = join(apath, "tags")
+    raw_owner = assignment.get("owner")
+    parsed = Assignment(
+        id=as_opt_str(assignment.get("id"), join(apath, "id")),
+        owner=owner_at(assignment, "owner", apath) if raw_owner is not None else None,
+        tags=tags,
+        process_id=first_tag(tags, "Process"),
+        epoch=_int_tag(tags, "Epoch", tpath),
+        nonce=_int_tag(tags, "Nonce", tpath),
+        timestamp=_int_tag(tags, "Timestamp", tpath),
+        block_height=_int_tag(tags, "Block-Height", tpath),
+        hash_chain=first_tag(tags, "Hash-Chain"),
+        message_id=first_tag(tags, "Message"),
+        exclude=tag_values(tags, "Exclude"),
+    )
+    mpath = join(path, "message")
+    raw_message = node.get("message")
+    # isAssignment is `message.id` being nil (ao-su.js), not just `message` being null.
+    if raw_message is None or (isinstance(raw_message, dict) and raw_message.get("id") is None):
+        if not parsed.message_id:
+            raise ShapeError(tpath, "an assignment without a message needs a 'Message' tag")
+        return None, parsed
+    message = as_object(raw_message, mpath)
+    if not parsed.process_id:
+        raise ShapeError(tpath, "a scheduled message needs a 'Process' tag")
+    return _parse_message(message, mpath, data=message.get("data")), parsed
+
+
+def _parse_message(
+    message: Mapping[str, Any],
+    mpath: str,
+    *,
+    data: object,
+    owner_from: Mapping[str, Any] | None = None,
+    owner_path: str = "",
+    target: object = None,
+) -> SuMessage:
+    return SuMessage(
+        id=as_str(message.get("id"), join(mpath, "id"), non_empty=True),
+        owner=owner_at(owner_from, "owner", owner_path)
+        if owner_from is not None
+        else owner_at(message, "owner", mpath),
+        tags=tags_at(message, "tags", mpath, default_empty=True),
+        data=as_opt_str(data, join(mpath, "data")),
+        signature=as_opt_str(message.get("signature"), join(mpath, "signature")),
+        anchor=as_opt_str(message.get("anchor"), join(mpath, "anchor")),
+        target=as_opt_str(message.get("target") if target is None else target, join(mpath, "target")),
+    )
+
+
+def _parse_legacy_node(node: Mapping[str, Any], path: str) -> tuple[SuMessage, Assignment]:
+    # The SU shape before aop-1 (removed from the CU in 931dc2c4, "remove legacy su response
+    # handling #570"): sequencing fields on the node, owner and data beside the message.
+    block_height = js_parse_int(None if node.get("block") is None else str(node.get("block")))
+    if block_height is None:
+        raise ShapeError(join(path, "block"), f"expected a block height, got {node.get('block')!r}")
+    process_id = as_str(node.get("process_id"), join(path, "process_id"), non_empty=True)
+    assignment = Assignment(
+        id=None,
+        owner=None,
+        tags=(),
+        process_id=process_id,
+        epoch=as_int(node.get("epoch"), join(path, "epoch")),
+        nonce=as_int(node.get("nonce"), join(path, "nonce")),
+        timestamp=as_int(node.get("timestamp"), join(path, "timestamp")),
+        block_height=block_height,
+        hash_chain=as_opt_str(node.get("hash_chain"), join(path, "hash_chain")),
+        message_id=None,
+        exclude=(),
+    )
+    mpath = join(path, "message")
+    message = _parse_message(
+        as_object(node.get("message"), mpath),
+        mpath,
+        data=node.get("data"),
+        owner_from=node,
+        owner_path=path,
+        target=process_id,
+    )
+    return message, assignment
+
+
+def parse_page(body: object) -> tuple[tuple[ScheduledMessage, ...], bool]:
+    """``{page_info: {has_next_page}, edges: [{cursor, node}]}`` → items and ``has_next_page``.
+
+    Each node in the current shape (``{message, assignment}``, servers/su json.rs) or the legacy
+    one (no ``assignment`` key); the reference has accepted both, the legacy one until 2024-04.
+    """
+    obj = as_object(body, "")
+    page_info = as_object(obj.get("page_info"), "page_info")
+    has_next = page_info.get("has_next_page")
+    if not isinstance(has_next, bool):
+        raise ShapeError("page_info.has_next_page", "expected a boolean")
+    items: list[ScheduledMessage] = []
+    for i, raw_edge in enumerate(as_list(obj.get("edges"), "edges")):
+        path = join("edges", i)
+        edge = as_object(raw_edge, path)
+        npath = join(path, "node")
+        node = as_object(edge.get("node"), npath)
+        message: SuMessage | None
+        if "assignment" in node:
+            message, assignment = _parse_current_node(node, npath)
+        else:
+            message, assignment = _parse_legacy_node(node, npath)
+        items.append(ScheduledMessage(cursor=_cursor(edge, path), message=message, assignment=assignment))
+    return tuple(items), has_next
+
+
+# --- sequence checks ---------------------------------------------------------------------
+
+
+class _PageChecker:
+    """Refuses pages that would make the stream wrong: repeats, reordering, gaps, no progress.
+
+    The reference trusts the SU (``fetchAllPages`` in ao-su.js); a proxy or a faulty SU that
+    repeats or drops a page would silently change the evaluated state. Nonces within an epoch
+    are consecutive by the SU's own invariant (servers/su/src/domain/core/scheduler.rs).
+    """
+
+    def __init__(
+        self,
+        *,
+        from_timestamp: int | None,
+        to_timestamp: int | None,
+        after_nonce: int | None,
+        to_nonce: int | None,
+        contiguous: bool,
+    ) -> None:
+        self.from_timestamp = from_timestamp
+        self.to_timestamp = to_timestamp
+        self.to_nonce = to_nonce
+        self.contiguous = contiguous
+        self.last: tuple[int, int] | None = None  # (epoch, nonce) of the last item yielded
+        self.last_nonce = after_nonce  # for the first item: the caller's starting nonce
+        self.last_timestamp: int | None = None
+
+    def check(
+        self, items: tuple[ScheduledMessage, ...], has_next: bool, from_cursor: str | None
+    ) -> str | None:
+        """Validate one page; returns the next ``from`` cursor (None at the end). Raises ValueError.
+
+        The checker's state moves on only when the whole page passes.
+        """
+        last, last_nonce, last_timestamp = self.last, self.last_nonce, self.last_timestamp
+        for index, item in enumerate(items):
+            a = item.assignment
+            where = f"item {index} (nonce {a.nonce}, timestamp {a.timestamp})"
+            key = (a.epoch, a.nonce)
+            if last is not None and key <= last:
+                raise ValueError(f"{where} repeats or goes back: the previous item had epoch/nonce {last}")
+            if last_nonce is not None and (last is None or last[0] == a.epoch):
+                if a.nonce <= last_nonce:
+                    raise ValueError(f"{where} is not after nonce {last_nonce}")
+                if self.contiguous and a.nonce != last_nonce + 1:
+                    same_ms = index == 0 and last_timestamp == a.timestamp
+                    hint = (
+                        "; the boundary messages share a timestamp, which the SU's exclusive `from` skips "
+                        "(reference-cu.md §8.2 #14)"
+                        if same_ms
+                        else ""
+                    )
+                    raise ValueError(f"{where} leaves a nonce gap after nonce {last_nonce}{hint}")
+            if last_timestamp is not None and a.timestamp < last_timestamp:
+                raise ValueError(f"{where} is earlier than the previous item ({last_timestamp})")
+            if self.from_timestamp is not None and a.timestamp <= self.from_timestamp:
+                raise ValueError(f"{where} is not after from={self.from_timestamp}")
+            if self.to_timestamp is not None and a.timestamp > self.to_timestamp:
+                raise ValueError(f"{where} is after to={self.to_timestamp}")
+            last, last_nonce, last_timestamp = key, a.nonce, a.timestamp
+        cursor: str | None = None
+        if not has_next:
+            if self.to_nonce is not None and (last_nonce is None or last_nonce < self.to_nonce):
+                raise ValueError(f"the stream ended at nonce {last_nonce}, before nonce {self.to_nonce}")
+        else:
+            if not items:
+                raise ValueError("has_next_page is true but the page is empty: paging would not advance")
+            cursor = items[-1].cursor
+            if not cursor:
+                raise ValueError("has_next_page is true but the last edge has no cursor")
+            if cursor == from_cursor:
+                raise ValueError(
+                    f"the next cursor {cursor!r} equals this page's `from`: paging would not advance"
+                )
+        self.last, self.last_nonce, self.last_timestamp = last, last_nonce, last_timestamp
+        return cursor
+
+
+class _MessagePages:
+    """Async iterator of validated pages; one SU request per ``__anext__`` (lazy, back-pressured)."""
+
+    def __init__(
+        self,
+        client: HttpSchedulerClient,
+        su_url: str,
+        process_id: str,
+        *,
+        from_timestamp: int | None,
+        to_timestamp: int | None,
+        page_size: int,
+        checker: _PageChecker,
+    ) -> None:
+        self._client = client
+        self._su_url = su_url
+        self._process_id = process_id
+        self._to = to_timestamp
+        self._page_size = page_size
+        self._checker = checker
+        self._from: str | None = None if from_timestamp is None else str(from_timestamp)
+        self._done = False
+
+    def __aiter__(self) -> _MessagePages:
+        return self
+
+    async def __anext__(self) -> MessagePage:
+        if self._done:
+            raise StopAsyncIteration
+        # URLSearchParams order in ao-su.js: process-id, from, to, limit (nil ones dropped).
+        params = {"process-id": self._process_id}
+        if self._from is not None:
+            params["from"] = self._from
+        if self._to is not None:
+            params["to"] = str(self._to)
+        params["limit"] = str(self._page_size)
+        url = f"{self._su_url}/{self._process_id}"
+        from_cursor = self._from
+        self._done = True  # a failed page ends the iteration; the caller restarts from its state
+
+        async def attempt(_: int) -> tuple[tuple[ScheduledMessage, ...], bool, str | None]:
+            async with send(
+                self._client.http, "GET", url, upstream=UPSTREAM, params=params, not_found=_su_not_found
+            ) as response:
+                body = await read_json(
+                    response, upstream=UPSTREAM, max_bytes=self._client.config.json_max_bytes
+                )
+                try:
+                    items, has_next = parse_page(body)
+                except ShapeError as exc:
+                    raise shape_error(exc, response, upstream=UPSTREAM, what="SU page") from None
+                try:
+                    next_cursor = self._checker.check(items, has_next, from_cursor)
+                except ValueError as exc:
+                    raise UpstreamSequenceError(
+                        f"bad page sequence: {exc}",
+                        upstream=UPSTREAM,
+                        method="GET",
+                        url=str(response.request.url),
+                        status=response.status_code,
+                    ) from None
+                return items, has_next, next_cursor
+
+        items, has_next, next_cursor = await self._client._run(attempt, url)
+        self._from = next_cursor
+        self._done = next_cursor is None
+        return MessagePage(items=items, has_next_page=has_next, from_cursor=from_cursor)
+
+
+# --- the client --------------------------------------------------------------------------
+
+
+class HttpSchedulerClient:
+    """`SchedulerClient` over httpx. The caller owns ``http`` (see ``open_scheduler_client``)."""
+
+    def __init__(
+        self, http: httpx.AsyncClient, config: ClientsConfig, *, rng: random.Random | None = None
+    ) -> None:
+        self.http = http
+        self.config = config
+        self._rng = rng if rng is not None else random.Random()
+
+    async def _run(self, attempt: Any, url: str) -> Any:
+        return await run_operation(
+            attempt,
+            policy=self.config.su_retry,
+            timeout_s=self.config.operation_timeout_s,
+            rng=self._rng,
+            upstream=UPSTREAM,
+            method="GET",
+            url=url,
+        )
+
+    async def _get_parsed(self, url: str, params: Mapping[str, str] | None, what: str, parse: Any) -> Any:
+        async def attempt(_: int) -> Any:
+            async with send(
+                self.http, "GET", url, upstream=UPSTREAM, params=params, not_found=_su_not_found
+            ) as response:
+                body = await read_json(response, upstream=UPSTREAM, max_bytes=self.config.json_max_bytes)
+                try:
+                    return parse(body)
+                except ShapeError as exc:
+                    raise shape_error(exc, response, upstream=UPSTREAM, what=what) from None
+
+        return await self._run(attempt, url)
+
+    async def load_process(self, su_url: str, process_id: str) -> ProcessMeta:
+        result: ProcessMeta = await self._get_parsed(
+            f"{su_url}/processes/{process_id}", None, "process", lambda body: parse_process(body, process_id)
+        )
+        return result
+
+    async def load_message_meta(self, su_url: str, process_id: str, message_id: str) -> MessageMeta:
+        result: MessageMeta = await self._get_parsed(
+            f"{su_url}/{message_id}",
+            {"process-id": process_id},
+            "message meta",
+            lambda body: parse_message_meta(body, latest=False),
+        )
+        return result
+
+    async def load_latest(self, su_url: str, process_id: str) -> MessageMeta:
+        result: MessageMeta = await self._get_parsed(
+            f"{su_url}/{process_id}/latest",
+            None,
+            "latest message",
+            lambda body: parse_message_meta(body, latest=True),
+        )
+        return result
+
+    async def load_timestamp(self, su_url: str, process_id: str) -> SchedulerTimestamp:
+        result: SchedulerTimestamp = await self._get_parsed(
+            f"{su_url}/timestamp", {"process-id": process_id}, "timestamp", parse_timestamp
+        )
+        return result
+
+    def message_pages(
+        self,
+        su_url: str,
+        process_id: str,
+        *,
+        from_timestamp: int | None = None,
+        to_timestamp: int | None = None,
+        page_size: int | None = None,
+        after_nonce: int | None = None,
+        to_nonce: int | None = None,
+    ) -> _MessagePages:
+        """See `SchedulerClient.message_pages`. ``to_nonce``: fail if the stream ends before it."""
+        checker = _PageChecker(
+            from_timestamp=from_timestamp,
+            to_timestamp=to_timestamp,
+            after_nonce=after_nonce,
+            to_nonce=to_nonce,
+            contiguous=self.config.require_contiguous_nonces,
+        )
+        return _MessagePages(
+            self,
+            su_url,
+            process_id,
+            from_timestamp=from_timestamp,
+            to_timestamp=to_timestamp,
+            page_size=page_size or self.config.load_messages_page_size,
+            checker=checker,
+        )
+
+    async def check_redirect(self, su_url: str, process_id: str) -> str:
+        """scheduler-utils ``checkForRedirect``: ``GET {url}?process-id=`` with ``redirect: manual``.
+
+        301/302/307/308 → the ``Location``'s origin (a relative ``Location`` is resolved against
+        the request, where ``new URL()`` would throw); any other status, errors included →
+        ``su_url`` unchanged, as there. Only transport failures raise (after retries).
+        """
+
+        async def attempt(_: int) -> str:
+            async with send(
+                self.http,
+                "GET",
+                su_url,
+                upstream=UPSTREAM,
+                params={"process-id": process_id},
+                follow_redirects=False,
+                ok_statuses=lambda _: True,
+            ) as response:
+                if response.status_code not in REDIRECT_STATUSES:
+                    return su_url
+                location = response.headers.get("location")
+                if not location:
+                    return su_url
+                target = urlsplit(urljoin(str(response.request.url), location))
+                return f"{target.scheme}://{target.netloc}"
+
+        result: str = await self._run(attempt, su_url)
+        return result
