@@ -18,6 +18,7 @@ from .base import Owner, Tag
 
 __all__ = [
     "ShapeError",
+    "as_bool",
     "as_int",
     "as_list",
     "as_object",
@@ -69,6 +70,12 @@ def as_object(value: object, path: str) -> Mapping[str, Any]:
 def as_list(value: object, path: str) -> Sequence[Any]:
     if not isinstance(value, list):
         raise ShapeError(path, f"expected a list, got {_kind(value)}")
+    return value
+
+
+def as_bool(value: object, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise ShapeError(path, f"expected a boolean, got {_kind(value)}")
     return value
 
 

@@ -37,10 +37,13 @@ __all__ = [
     "JSON_THREAD_THRESHOLD_BYTES",
     "RetryPolicy",
     "is_transient_status",
+    "map_httpx_errors",
+    "read_capped",
     "read_json",
     "retry_loop",
     "run_operation",
     "send",
+    "shape_error",
     "status_error",
 ]
 
@@ -156,7 +159,7 @@ async def retry_loop(
 
 
 @contextlib.contextmanager
-def _map_httpx_errors(upstream: str, method: str, url: str) -> Iterator[None]:
+def map_httpx_errors(upstream: str, method: str, url: str) -> Iterator[None]:
     """Translate httpx's exceptions into ours, most specific first (httpx's own idiom)."""
     try:
         yield
@@ -228,7 +231,8 @@ def status_error(
     return err
 
 
-async def _read_capped(response: httpx.Response, limit: int, *, upstream: str) -> bytes:
+async def read_capped(response: httpx.Response, limit: int, *, upstream: str) -> bytes:
+    """The whole body, refusing (before or while reading) one over ``limit`` bytes."""
     declared = response.headers.get("content-length")
     request = response.request
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -241,7 +245,7 @@ async def _read_capped(response: httpx.Response, limit: int, *, upstream: str) -
         )
     chunks: list[bytes] = []
     size = 0
-    with _map_httpx_errors(upstream, request.method, str(request.url)):
+    with map_httpx_errors(upstream, request.method, str(request.url)):
         async for chunk in response.aiter_bytes():
             size += len(chunk)
             if size > limit:
@@ -277,13 +281,13 @@ async def send(
     """
     request = http.build_request(method, url, params=params, json=json_body)
     shown = str(request.url)
-    with _map_httpx_errors(upstream, method, shown):
+    with map_httpx_errors(upstream, method, shown):
         response = await http.send(request, stream=True, follow_redirects=follow_redirects)
     try:
         accept = ok_statuses if ok_statuses is not None else (lambda s: 200 <= s <= 299)
         if not accept(response.status_code):
             try:
-                body = await _read_capped(response, BODY_EXCERPT_CHARS * 4, upstream=upstream)
+                body = await read_capped(response, BODY_EXCERPT_CHARS * 4, upstream=upstream)
             except ResponseTooLargeError:
                 body = b""
             raise status_error(response, body, upstream=upstream, not_found=not_found)
@@ -302,7 +306,7 @@ def _decode_json(body: bytes) -> Any:
 
 async def read_json(response: httpx.Response, *, upstream: str, max_bytes: int) -> Any:
     """The whole body (at most ``max_bytes``) parsed as JS ``JSON.parse`` would."""
-    body = await _read_capped(response, max_bytes, upstream=upstream)
+    body = await read_capped(response, max_bytes, upstream=upstream)
     try:
         if len(body) > JSON_THREAD_THRESHOLD_BYTES:
             return await trio.to_thread.run_sync(_decode_json, body)
