@@ -14,7 +14,7 @@ unusable and the caller continues from its previous snapshot, as the CU does.
 from ._errors import HandleError, ModuleFormatError, ModuleLinkError, WasmError
 from ._formats import FORMATS, Format
 from ._glue import HostOptions
-from ._instance import Instance
+from ._instance import HostState, Instance
 from ._module import DEFAULT_COMPUTE_LIMIT, Module, load_module
 from ._weavedrive import WeaveDriveSource
 
@@ -24,6 +24,7 @@ __all__ = [
     "Format",
     "HandleError",
     "HostOptions",
+    "HostState",
     "Instance",
     "Module",
     "ModuleFormatError",

@@ -32,6 +32,7 @@ class AsyncifyDriver:
         self._data = 0
         self._value: int = 0
         self.sleeps = 0
+        self._drive: Any = None
 
     def _sleep_then(self, work: Callable[..., int | None]) -> Callable[..., int]:
         def import_fn(*args: int) -> int:
@@ -59,9 +60,16 @@ class AsyncifyDriver:
             return 0
         return import_fn
 
+    def drive_sizes(self) -> dict[str, int]:
+        return self._drive.sizes if self._drive is not None else {}
+
+    def restore_drive_sizes(self, sizes: dict[str, int]) -> None:
+        if self._drive is not None:
+            self._drive.sizes = dict(sizes)
+
     def imports(self, drive: Any) -> dict[str, Callable[..., int]]:
         from ._weavedrive import WeaveDriveHost
-        host = WeaveDriveHost(self._instance, drive)
+        host = self._drive = WeaveDriveHost(self._instance, drive)
         return {
             "__asyncjs__weavedrive_open": self._sleep_then(host.open),
             "__asyncjs__weavedrive_read": self._sleep_then(host.read),

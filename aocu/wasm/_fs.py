@@ -7,6 +7,7 @@ sends it to Node's console, i.e. operator logs), never written to the host.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,28 @@ def fs_factory(fmt: Format, options: HostOptions, glue: EmscriptenGlue) -> Any:
     from ._memfs import MemFS
     return MemFS(now=glue.now, random_bytes=options.random_bytes, tty_out=_tty_sink(glue), gen=fmt.gen,
                  memory64=fmt.memory64)
+
+
+_HOST_LINKS = ("now", "random_bytes", "tty_out")
+
+
+def detached_copy(fs: Any) -> Any:
+    """A deep copy of ``fs`` holding no reference to its instance (for host-state snapshots)."""
+    links = {name: getattr(fs, name) for name in _HOST_LINKS}
+    try:
+        for name in _HOST_LINKS:
+            setattr(fs, name, None)
+        return copy.deepcopy(fs)
+    finally:
+        for name, value in links.items():
+            setattr(fs, name, value)
+
+
+def attached_copy(fs: Any, options: HostOptions, glue: EmscriptenGlue) -> Any:
+    """A deep copy of a detached ``fs`` wired to another instance's clock and stdio."""
+    clone = copy.deepcopy(fs)
+    clone.now, clone.random_bytes, clone.tty_out = glue.now, options.random_bytes, _tty_sink(glue)
+    return clone
 
 
 def fs_import_names(fmt: Format) -> frozenset[str]:

@@ -13,11 +13,12 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import wasmtime
 
-from . import _epoch
+from . import _epoch, _fs
 from ._asyncify import AsyncifyDriver
 from ._errors import HandleError, ModuleLinkError, WasmError, _Signal
 from ._formats import GEN1_EXPORT_NAMES
@@ -34,6 +35,17 @@ if TYPE_CHECKING:
 _STACK_COOKIE_1 = 0x02135467
 _STACK_COOKIE_2 = 0x89BACDFE
 _EMSC_MAGIC = 0x63736D65   # 'emsc' at address 0
+
+
+@dataclass(frozen=True, slots=True)
+class HostState:
+    """Host-side state of an instance between messages (see `Instance.host_state`)."""
+
+    date_now: int
+    temp_ret0: int
+    tzset_done: bool
+    fs: Any                       # a detached MemFS copy
+    weavedrive_sizes: dict[str, int]
 
 
 class Instance:
@@ -117,10 +129,14 @@ class Instance:
             self._stack_restore = self._ex["stackRestore"]
             self._stack_alloc = self._ex["stackAlloc"]
         self._handle = self._ex["handle"]
-        late.update(module.make_fs_imports(self.mem, self.fs, self._ex))
+        self._late_fs = late
+        self._rebind_fs()
         if longjmp is not None:
             self._link_longjmp_helper(longjmp)
         self._boot()
+
+    def _rebind_fs(self) -> None:
+        self._late_fs.update(self.module.make_fs_imports(self.mem, self.fs, self._ex))
 
     # -- helpers ---------------------------------------------------------------
     def record_host_error(self, exc: BaseException) -> None:
@@ -308,6 +324,25 @@ class Instance:
         if isinstance(cause, wasmtime.WasmtimeError):
             return HandleError(str(cause).splitlines()[0], kind="trap")
         return HandleError(f"{type(cause).__name__}: {cause}", kind="host")
+
+    # -- host-side state ------------------------------------------------------------------
+    def host_state(self) -> HostState:
+        """What the glue keeps outside linear memory, captured between messages.
+
+        Together with a memory snapshot it lets another instance of the same
+        module continue exactly where this one is (deterministic replay).
+        """
+        glue = self.glue
+        return HostState(glue.date_now, glue.temp_ret0, glue.tzset_done, _fs.detached_copy(self.fs),
+                         dict(self.asyncify.drive_sizes()))
+
+    def restore_host_state(self, state: HostState) -> None:
+        glue = self.glue
+        glue.date_now, glue.temp_ret0, glue.tzset_done = state.date_now, state.temp_ret0, state.tzset_done
+        self.fs = _fs.attached_copy(state.fs, self.module.options, glue)
+        self.asyncify.restore_drive_sizes(state.weavedrive_sizes)
+        # FS imports look the filesystem up through this instance on every call
+        self._rebind_fs()
 
     # -- memory ------------------------------------------------------------------------
     def memory_snapshot(self) -> bytes:

@@ -266,8 +266,11 @@ def compile_binary(engine: wasmtime.Engine, binary: bytes, fmt: Format,
     compiled = _load_artifact(engine, path) if path is not None and path.exists() else None
     if compiled is None:
         if fmt.metering is not None:
-            from ._metering import meter_binary
-            binary = meter_binary(binary, fmt.metering)
+            from ._metering import MeteringError, meter_binary
+            try:
+                binary = meter_binary(binary, fmt.metering)
+            except MeteringError as exc:
+                raise ModuleLinkError(f"cannot meter module: {exc}") from exc
         try:
             compiled = wasmtime.Module(engine, binary)
         except wasmtime.WasmtimeError as exc:

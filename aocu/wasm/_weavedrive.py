@@ -42,7 +42,7 @@ class WeaveDriveHost:
     def __init__(self, instance: Instance, source: WeaveDriveSource | None) -> None:
         self._instance = instance
         self._source = source
-        self._sizes: dict[str, int] = {}      # tx id -> data length
+        self.sizes: dict[str, int] = {}      # tx id -> data length
 
     def open(self, c_path: int, _mode: int = 0) -> int | None:
         if self._source is None:
@@ -63,7 +63,7 @@ class WeaveDriveHost:
         # FS.createFile('/', 'data/' + id, ...) then FS.open('/data/' + id, 'r')
         fs.create_file("/", "data/" + tx_id, True, False)
         stream = fs.open("/data/" + tx_id, "r")
-        self._sizes[tx_id] = size
+        self.sizes[tx_id] = size
         return stream.fd
 
     def read(self, fd: int, dst: int, length: int) -> int:
@@ -72,9 +72,9 @@ class WeaveDriveHost:
         inst = self._instance
         stream = inst.fs.get_stream(fd)
         tx_id = stream.node.name if stream is not None else None
-        if stream is None or tx_id not in self._sizes:
+        if stream is None or tx_id not in self.sizes:
             raise HandleError(f"WeaveDrive read on unknown fd {fd}", kind="host")
-        size = self._sizes[tx_id]
+        size = self.sizes[tx_id]
         want = max(0, min(inst.mem.uptr(length), size - stream.position))
         data = self._source.read(tx_id, stream.position, want) if want else b""
         inst.mem.write(inst.mem.uptr(dst), data)

@@ -1,0 +1,184 @@
+"""A hot process: a live wasm instance plus what it takes to roll back without copies.
+
+Owns one `aocu.wasm.Instance` and runs on whichever worker thread evaluates the
+process (one at a time). The reference CU copies the whole memory into and out
+of its worker for every message so that it can roll back a failed message; here
+the instance stays live and memory is copied only at *bases*: a base is a memory
+snapshot plus the instance's host-side state (`Instance.host_state`), taken
+rarely (by replay cost, message count or message bytes since the last base).
+When a message fails, the memory from before it is rebuilt by instantiating the
+base, restoring its host state and replaying the messages evaluated since
+(deterministic: same module, same inputs, same host state), then a fresh
+instance takes that memory, exactly as the reference's fresh instance would.
+
+The CU's rules for a result (reference-cu.md §2.13 step 5) live here too:
+a thrown error becomes ``Error``; an ``Error`` rolls memory back and drops the
+instance; an Output ending in "not enough memory for buffer allocation" rolls
+memory back in the *same* instance without setting ``Error``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aocu.wasm import HandleError, HostState, Instance, Module
+
+BUFFER_ALLOCATION_FAILURE = "not enough memory for buffer allocation"
+#: Rebase when replaying the messages since the last base would take this long.
+DEFAULT_REBASE_AFTER_S = 2.0
+DEFAULT_REBASE_AFTER_MESSAGES = 10_000
+DEFAULT_REBASE_AFTER_BYTES = 64 << 20
+
+
+class ReplayDivergedError(RuntimeError):
+    """Replaying evaluated messages gave a different result: the module is not deterministic."""
+
+
+def output_text(output: Any) -> str:
+    """The text the reference checks for the buffer-allocation failure (``mergeOutput``)."""
+    if isinstance(output, str):
+        return output
+    if isinstance(output, bool):
+        return ""
+    if isinstance(output, (int, float)):
+        from aocu.jsjson import stringify
+        return stringify(output) or ""
+    if isinstance(output, dict):
+        data = output.get("data")
+        if isinstance(data, dict) and isinstance(data.get("output"), str):
+            return data["output"]
+    return ""
+
+
+def normalize(raw: dict[str, Any]) -> dict[str, Any]:
+    """The CU's view of a loader result: defaults as ``mergeOutput`` sets them."""
+    output = raw.get("Output")
+    if output is None:
+        output = ""
+    elif isinstance(output, (int, float)) and not isinstance(output, bool):
+        from aocu.jsjson import stringify
+        output = stringify(output) or ""
+    result: dict[str, Any] = {
+        "Output": output,
+        "Messages": raw.get("Messages") or [],
+        "Spawns": raw.get("Spawns") or [],
+        "Assignments": raw.get("Assignments") or [],
+        "GasUsed": raw.get("GasUsed", 0),
+    }
+    if raw.get("Error"):
+        result["Error"] = raw["Error"]
+    return result
+
+
+@dataclass(slots=True)
+class _Base:
+    memory: bytes
+    host: HostState
+    replay: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+    replay_s: float = 0.0
+    replay_bytes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluated:
+    """One message's outcome for the pipeline."""
+
+    result: dict[str, Any]         # normalized (Output, Messages, Spawns, Assignments, GasUsed, Error?)
+    rolled_back: bool              # memory is the one from before this message
+    elapsed_s: float
+
+
+class LiveProcess:
+    """A process's live instance, evaluating messages in order with CU semantics."""
+
+    def __init__(
+        self,
+        module: Module,
+        memory: bytes | None = None,
+        *,
+        rebase_after_s: float = DEFAULT_REBASE_AFTER_S,
+        rebase_after_messages: int = DEFAULT_REBASE_AFTER_MESSAGES,
+        rebase_after_bytes: int = DEFAULT_REBASE_AFTER_BYTES,
+    ) -> None:
+        self.module = module
+        self.rebase_after_s = rebase_after_s
+        self.rebase_after_messages = rebase_after_messages
+        self.rebase_after_bytes = rebase_after_bytes
+        self.instance: Instance = module.instantiate(memory)
+        self.rollbacks = 0
+        self.rebases = 0
+        self._base = self._take_base()
+
+    # -- bases ---------------------------------------------------------------------
+    def _take_base(self) -> _Base:
+        self.rebases += 1
+        return _Base(self.instance.memory_snapshot(), self.instance.host_state())
+
+    def _maybe_rebase(self) -> None:
+        base = self._base
+        if (base.replay_s >= self.rebase_after_s or len(base.replay) >= self.rebase_after_messages
+                or base.replay_bytes >= self.rebase_after_bytes):
+            self._base = self._take_base()
+
+    def base_snapshot(self) -> bytes | None:
+        """The memory of the last base if no message ran since (a free snapshot)."""
+        return self._base.memory if not self._base.replay else None
+
+    def _memory_before_last(self) -> bytes:
+        """Memory as it was before the failed message: the base plus a replay."""
+        base = self._base
+        if not base.replay:
+            return base.memory
+        replayer = self.module.instantiate(base.memory)
+        replayer.restore_host_state(base.host)
+        for message, env, expected in base.replay:
+            try:
+                got = replayer.handle(message, env)
+            except HandleError as exc:
+                raise ReplayDivergedError(f"replayed message {message.get('Id')!r} failed: {exc}") from exc
+            if got != expected:
+                raise ReplayDivergedError(f"replayed message {message.get('Id')!r} gave another result")
+        return replayer.memory_snapshot()
+
+    # -- evaluation ------------------------------------------------------------------
+    def evaluate(self, message: dict[str, Any], env: dict[str, Any]) -> Evaluated:
+        """Evaluate one message as the reference CU's worker would (blocking; run in a thread)."""
+        started = time.perf_counter()
+        try:
+            raw = self.instance.handle(message, env)
+        except HandleError as exc:
+            raw = {"Error": exc.value if exc.value not in (None, "") else "An error occurred"}
+            thrown = True
+        else:
+            thrown = False
+        elapsed = time.perf_counter() - started
+        if thrown or raw.get("Error"):
+            # reference: previous memory, instance dropped, next message on a fresh one
+            previous = self._memory_before_last()
+            self.instance = self.module.instantiate(previous)
+            self.rollbacks += 1
+            self._base = _Base(previous, self.instance.host_state())
+            return Evaluated(normalize(raw), True, elapsed)
+        if output_text(raw.get("Output")).endswith(BUFFER_ALLOCATION_FAILURE):
+            # reference: previous memory copied into the same instance; no Error
+            previous = self._memory_before_last()
+            self.instance.restore_memory(previous)
+            self.rollbacks += 1
+            self._base = self._take_base()
+            return Evaluated(normalize(raw), True, elapsed)
+        base = self._base
+        base.replay.append((message, env, raw))
+        base.replay_s += elapsed
+        data = message.get("Data")
+        base.replay_bytes += len(data) if isinstance(data, str) else 0
+        self._maybe_rebase()
+        return Evaluated(normalize(raw), False, elapsed)
+
+    def memory_snapshot(self) -> bytes:
+        return self.base_snapshot() or self.instance.memory_snapshot()
+
+    @property
+    def memory_size(self) -> int:
+        return self.instance.memory_size()
