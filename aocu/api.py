@@ -1,0 +1,61 @@
+"""The port between the HTTP service and the evaluation pipeline.
+
+`ComputeUnitApi` is what routes call; the pipeline implements it, tests use
+fakes. Methods return response *bodies* exactly as the reference CU sends them
+(JSON-ready dicts in the reference's key order, or raw memory bytes for
+``/state``), and raise `aocu.errors.AocuError` subclasses whose ``http_status``
+the HTTP layer maps once. Evaluation started by a call runs in the pipeline's
+own nursery: cancelling the awaiting request (for example at
+``BUSY_THRESHOLD``) never cancels the evaluation, which goes on and persists
+its results for later requests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from aocu.pipeline._bus import EventBus
+
+SortOrder = Literal["ASC", "DESC"]
+
+
+@dataclass(frozen=True, slots=True)
+class StateBody:
+    """``GET /state`` answer: raw memory plus the ``Last-*`` headers (None: header omitted)."""
+
+    memory: bytes
+    last_timestamp: int | None = None
+    last_ordinate: str | None = None
+    last_block_height: int | None = None
+
+
+class ComputeUnitApi(Protocol):
+    events: EventBus
+
+    def identity(self) -> dict[str, Any]:
+        """``GET /`` body (timestamp, address, ...), as reference-cu.md §1.1."""
+        ...
+
+    async def read_result(self, process_id: str, message_id: str) -> dict[str, Any]:
+        """``GET /result/:messageTxId?process-id`` body (§1.3)."""
+        ...
+
+    async def read_results(self, process_id: str, *, from_: str | None, to: str | None,
+                           sort: SortOrder, limit: int) -> dict[str, Any]:
+        """``GET /results/:processId`` body with cursors (§1.4)."""
+        ...
+
+    async def read_cron_results(self, process_id: str, *, from_: str | None, to: str | None,
+                                sort: SortOrder, limit: int) -> dict[str, Any]:
+        """``GET /cron/:processId`` body (§1.5)."""
+        ...
+
+    async def read_state(self, process_id: str, to: int | None) -> StateBody:
+        """``GET /state/:processId[?to]`` (§1.6)."""
+        ...
+
+    async def dry_run(self, process_id: str, message: dict[str, Any], *, to: str | None,
+                      max_age_ms: int | None) -> dict[str, Any]:
+        """``POST /dry-run?process-id[&to]`` body (§1.7); persists nothing."""
+        ...
