@@ -1,0 +1,70 @@
+"""ANS-104 tag serialisation (the Avro array of ``{name, value}`` records), byte for byte.
+
+Pure; no I/O. Follows the serializer the reference reaches through ``warp-arbundles`` 1.0.4
+(``src/tags.ts``, ``AVSCTap``): a zig-zag varint tag count, each name and value as a zig-zag
+varint byte length plus bytes, then a ``0`` varint; at most `MAX_TAG_BYTES` bytes in total.
+
+One quirk is kept: strings of at most 64 UTF-8 bytes are written code unit by code unit, so a
+lone surrogate becomes its 3-byte WTF-8 form, while longer strings go through ``Buffer.write``
+(U+FFFD). The short path's other bug (it loops over the byte length, writing garbage past the
+string) only touches bytes that later writes overwrite or that lie past the end, so it never
+shows in the output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+from ._bytes import node_utf8, wtf8
+
+__all__ = ["MAX_TAG_BYTES", "serialize_tags", "zigzag_varint"]
+
+MAX_TAG_BYTES: Final = 4096
+"""warp-arbundles' ``MAX_TAG_BYTES``: serialised tags beyond this throw."""
+
+_SHORT_STRING_BYTES: Final = 64
+
+
+def zigzag_varint(n: int) -> bytes:
+    """Avro's ``long`` encoding: zig-zag, then 7 bits per byte, least significant first."""
+    m = (n << 1) if n >= 0 else ((-n << 1) - 1)
+    out = bytearray()
+    while True:
+        byte = m & 0x7F
+        m >>= 7
+        if m:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _string(s: str) -> bytes:
+    encoded = node_utf8(s)  # Buffer.byteLength(s): lone surrogates count 3, as in WTF-8
+    if len(encoded) <= _SHORT_STRING_BYTES:
+        encoded = wtf8(s)
+    return zigzag_varint(len(encoded)) + encoded
+
+
+def serialize_tags(tags: Iterable[tuple[str, str]]) -> bytes:
+    """The Avro bytes of ``tags`` (``(name, value)`` pairs, e.g. `aocu.domain.Tag`).
+
+    An empty list serialises to ``b"\\x00"``; ANS-104 data items leave the section empty
+    instead (the caller decides). Raises ``ValueError`` with warp-arbundles' message
+    ``Too many tag bytes (<n> > 4096)`` past `MAX_TAG_BYTES`, and ``TypeError`` for a name or
+    value that is not a str (arbundles: ``Invalid tag format``).
+    """
+    pairs = list(tags)
+    out = bytearray()
+    if pairs:
+        out += zigzag_varint(len(pairs))
+        for name, value in pairs:
+            if not isinstance(name, str) or not isinstance(value, str):
+                raise TypeError("Invalid tag format, expected {name:string, value: string}")
+            out += _string(name)
+            out += _string(value)
+    out += zigzag_varint(0)
+    if len(out) > MAX_TAG_BYTES:
+        raise ValueError(f"Too many tag bytes ({len(out)} > {MAX_TAG_BYTES})")
+    return bytes(out)
