@@ -1,0 +1,147 @@
+"""The hot-process cache: live instances bounded by bytes and idle time.
+
+Owned by the pipeline (trio thread). An entry is a `LiveProcess` plus the point
+it has evaluated to. Streams *check an entry out* while they evaluate it and
+check it back in when done, so an instance in use is never evicted, drained
+or seen twice. The budget counts each live instance's memory size
+(``PROCESS_MEMORY_CACHE_MAX_SIZE``); entries idle longer than the TTL
+(``PROCESS_MEMORY_CACHE_TTL``) or pushed out by the budget are handed to a
+drain callback (which snapshots and writes a compressed file, off the trio
+thread) instead of being lost (reference-cu.md §5.5).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import trio
+
+from ._live import LiveProcess
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a process's memory stands: after this message (the reference's ``evaluation``)."""
+
+    process_id: str
+    module_id: str
+    message_id: str | None
+    timestamp: int | None
+    nonce: int | None
+    epoch: int | None
+    ordinate: str | None
+    block_height: int | None
+    cron: str | None
+    assignment_id: str | None = None
+    hash_chain: str | None = None
+    gas_used: int = 0            # accumulated since the last checkpoint (eager trigger)
+    eval_time_ms: float = 0.0
+
+
+@dataclass(slots=True)
+class Hot:
+    live: LiveProcess
+    position: Position
+    last_used: float
+
+
+Drain = Callable[[LiveProcess, Position], Awaitable[None]]
+
+
+class ProcessMemoryCache:
+    def __init__(self, max_bytes: int, ttl_s: float, drain: Drain | None = None,
+                 clock: Callable[[], float] = trio.current_time) -> None:
+        self.max_bytes = max_bytes
+        self.ttl_s = ttl_s
+        self._drain = drain
+        self._clock = clock
+        self._entries: OrderedDict[str, Hot] = OrderedDict()
+        self._checked_out: dict[str, Position | None] = {}
+        self._draining_send, self._draining_recv = trio.open_memory_channel[tuple[LiveProcess, Position]](64)
+        self.drained = 0
+
+    # -- accounting -------------------------------------------------------------------
+    @property
+    def size_bytes(self) -> int:
+        return sum(hot.live.memory_size for hot in self._entries.values())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, process_id: str) -> bool:
+        return process_id in self._entries
+
+    def peek(self, process_id: str) -> Position | None:
+        hot = self._entries.get(process_id)
+        return hot.position if hot is not None else None
+
+    def usage(self) -> dict[str, Any]:
+        return {"size": len(self._entries), "calculatedSize": self.size_bytes,
+                "processes": [{"process": pid, "size": hot.live.memory_size}
+                              for pid, hot in self._entries.items()]}
+
+    # -- checkout/checkin ---------------------------------------------------------------
+    def checkout(self, process_id: str) -> Hot | None:
+        """Take a process's hot entry for exclusive use (None on a miss)."""
+        hot = self._entries.pop(process_id, None)
+        if hot is not None:
+            self._checked_out[process_id] = hot.position
+        return hot
+
+    def checkin(self, live: LiveProcess, position: Position) -> None:
+        """Put a live process back (or in for the first time) as the most recently used."""
+        pid = position.process_id
+        self._checked_out.pop(pid, None)
+        if live.memory_size > self.max_bytes:
+            self._queue_drain(live, position)       # never fits: straight to its file
+            return
+        self._entries[pid] = Hot(live, position, self._clock())
+        self._entries.move_to_end(pid)
+        self._evict_over_budget()
+
+    def discard(self, process_id: str) -> None:
+        self._entries.pop(process_id, None)
+        self._checked_out.pop(process_id, None)
+
+    # -- eviction ------------------------------------------------------------------------
+    def _evict_over_budget(self) -> None:
+        while self._entries and self.size_bytes > self.max_bytes:
+            _pid, hot = self._entries.popitem(last=False)
+            self._queue_drain(hot.live, hot.position)
+
+    def expire_idle(self) -> int:
+        """Drain entries idle for longer than the TTL; returns how many."""
+        deadline = self._clock() - self.ttl_s
+        stale = [pid for pid, hot in self._entries.items() if hot.last_used <= deadline]
+        for pid in stale:
+            hot = self._entries.pop(pid)
+            self._queue_drain(hot.live, hot.position)
+        return len(stale)
+
+    def _queue_drain(self, live: LiveProcess, position: Position) -> None:
+        if self._drain is None:
+            return
+        try:
+            self._draining_send.send_nowait((live, position))
+        except trio.WouldBlock:
+            pass          # the drainer is saturated: the entry is dropped (it can be replayed)
+
+    async def run(self, *, sweep_every_s: float | None = None,
+                  task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Drain evicted entries and sweep idle ones until cancelled."""
+        period = sweep_every_s if sweep_every_s is not None else max(min(self.ttl_s / 10, 60.0), 0.05)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._drainer)
+            task_status.started()
+            while True:
+                await trio.sleep(period)
+                self.expire_idle()
+
+    async def _drainer(self) -> None:
+        async for live, position in self._draining_recv:
+            if self._drain is not None:
+                await self._drain(live, position)
+                self.drained += 1

@@ -1,0 +1,62 @@
+"""The hot-process cache: byte budget, TTL, checkout, draining."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import trio
+
+from aocu.pipeline._memcache import Position, ProcessMemoryCache
+
+
+@dataclass
+class FakeLive:
+    memory_size: int
+
+
+def pos(pid: str) -> Position:
+    return Position(process_id=pid, module_id="m", message_id=None, timestamp=1, nonce=1, epoch=0,
+                    ordinate="1", block_height=1, cron=None)
+
+
+async def test_budget_evicts_least_recently_used_to_the_drain(autojump_clock: trio.abc.Clock) -> None:
+    drained: list[str] = []
+
+    async def drain(live: object, position: Position) -> None:
+        drained.append(position.process_id)
+
+    cache = ProcessMemoryCache(max_bytes=250, ttl_s=3600, drain=drain)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(cache.run)
+        for pid in "abc":
+            cache.checkin(FakeLive(100), pos(pid))       # type: ignore[arg-type]
+        assert "a" not in cache and "b" in cache and "c" in cache
+        hot = cache.checkout("b")
+        assert hot is not None and "b" not in cache
+        cache.checkin(hot.live, hot.position)            # b is now most recent
+        cache.checkin(FakeLive(100), pos("d"))           # type: ignore[arg-type]
+        assert set(cache._entries) == {"b", "d"}
+        await trio.sleep(1)
+        nursery.cancel_scope.cancel()
+    assert drained == ["a", "c"]
+
+
+async def test_idle_entries_expire_and_oversized_ones_go_straight_to_a_file(
+        autojump_clock: trio.abc.Clock) -> None:
+    drained: list[str] = []
+
+    async def drain(live: object, position: Position) -> None:
+        drained.append(position.process_id)
+
+    cache = ProcessMemoryCache(max_bytes=1000, ttl_s=10, drain=drain)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(cache.run)
+        cache.checkin(FakeLive(10), pos("idle"))          # type: ignore[arg-type]
+        cache.checkin(FakeLive(5000), pos("huge"))        # type: ignore[arg-type]
+        assert "huge" not in cache
+        await trio.sleep(5)
+        assert "idle" in cache
+        await trio.sleep(20)
+        assert "idle" not in cache
+        nursery.cancel_scope.cancel()
+    assert drained == ["huge", "idle"]
