@@ -1,0 +1,366 @@
+"""The stores on SQLite (apsw), and `open_stores`, which opens, reconciles and closes them.
+
+Owns the table stores built on one `Database` (see ``_apsw_db`` for which connection and thread each
+call uses: point reads on the trio thread, writes and range scans in worker threads) and the module
+file cache. Never blocks the trio thread on a write, a scan or a file (style.md §6 item 8).
+
+Write-ahead order (crash consistency; reference-cu.md §2.14, §2.16):
+
+1. Evaluation rows and their ``messages`` rows commit in one transaction per group of calls
+   (`GroupWriter`), in WAL mode with ``synchronous=NORMAL``: a kill -9 loses nothing committed, a
+   power loss at most the last transactions, never part of one.
+2. A memory snapshot is written only after the rows up to its point are committed (the caller awaits
+   `write_evaluations` first; the writer connection serializes everything after that).
+3. Its file is written to ``<name>.tmp``, fsynced, renamed, and the directory fsynced
+   (``_memory_files``); only then is the row that references it committed, with
+   ``synchronous=FULL`` so that it, and every row before it, is on disk.
+4. The same transaction deletes the records the retention drops; their files are unlinked after the
+   commit. A crash between 3 and 4 leaves unreferenced files, which startup deletes
+   (``_apsw_snapshots.reconcile``) together with any ``.tmp`` left by a crash in 3.
+
+So no committed row ever references a missing or partial file, and a snapshot is never ahead of the
+evaluation rows.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Final
+
+import apsw
+import trio
+
+from ._apsw_db import Database, GroupWriter
+from ._apsw_snapshots import ApswCheckpointStore
+from ._cursor import RangeBound, Sort, evaluation_key, lower_key, sqlite_text, stored, upper_key
+from ._memory_files import safe_name_part, write_file_atomic
+from .base import (
+    BlockRecord,
+    EvaluationRow,
+    MessageRecord,
+    ModuleRecord,
+    ProcessRecord,
+    SchedulerLocation,
+    StoreOptions,
+    Stores,
+    Tag,
+)
+
+__all__ = [
+    "ApswBlockStore",
+    "ApswEvaluationStore",
+    "ApswMessageStore",
+    "ApswModuleStore",
+    "ApswProcessStore",
+    "ApswSchedulerLocationStore",
+    "open_stores",
+    "wall_clock_ms",
+]
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def tags_to_json(tags: tuple[Tag, ...]) -> str:
+    # ensure_ascii=False: lone surrogates reach sqlite_text (-> U+FFFD) as in the fake, not as escapes
+    return json.dumps([{"name": n, "value": v} for n, v in tags], ensure_ascii=False, separators=(",", ":"))
+
+
+def tags_from_json(text: str) -> tuple[Tag, ...]:
+    return tuple((t["name"], t["value"]) for t in json.loads(text))
+
+
+class ApswProcessStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def read_process(self, process_id: str) -> ProcessRecord | None:
+        rows = self._db.read(
+            "SELECT owner_address, owner_key, tags, signature, anchor, block_height, block_timestamp,"
+            " timestamp FROM processes WHERE id = ?",
+            (process_id,),
+        )
+        if not rows:
+            return None
+        address, key, tags, signature, anchor, height, block_ts, ts = rows[0]
+        return ProcessRecord(
+            id=process_id, owner_address=address, owner_key=key, tags=tags_from_json(tags),
+            signature=signature, anchor=anchor, block_height=height, block_timestamp=block_ts, timestamp=ts,
+        )  # fmt: skip
+
+    async def write_process(self, record: ProcessRecord) -> None:
+        r = stored(record)
+        params = (
+            r.id, r.owner_address, r.owner_key, tags_to_json(r.tags), r.signature, r.anchor,
+            r.block_height, r.block_timestamp, r.timestamp,
+        )  # fmt: skip
+        await self._db.write(
+            lambda c: c.execute("INSERT OR IGNORE INTO processes VALUES (?,?,?,?,?,?,?,?,?)", params)
+        )
+
+
+class ApswModuleStore:
+    """Module metadata in SQLite; binaries and compiled modules as files in ``module_dir``."""
+
+    def __init__(self, db: Database, module_dir: Path, file_limiter: trio.CapacityLimiter) -> None:
+        self._db = db
+        self._dir = module_dir
+        self._file_limiter = file_limiter
+
+    async def read_module(self, module_id: str) -> ModuleRecord | None:
+        rows = self._db.read("SELECT owner_address, owner_key, tags FROM modules WHERE id = ?", (module_id,))
+        if not rows:
+            return None
+        address, key, tags = rows[0]
+        return ModuleRecord(id=module_id, owner_address=address, owner_key=key, tags=tags_from_json(tags))
+
+    async def write_module(self, record: ModuleRecord) -> None:
+        r = stored(record)
+        params = (r.id, r.owner_address, r.owner_key, tags_to_json(r.tags))
+        await self._db.write(lambda c: c.execute("INSERT OR IGNORE INTO modules VALUES (?,?,?,?)", params))
+
+    def binary_path(self, module_id: str) -> Path:
+        return module_path(self._dir, module_id)
+
+    def compiled_path(self, module_id: str, engine_key: str) -> Path:
+        return compiled_module_path(self._dir, module_id, engine_key)
+
+    async def write_module_file(self, path: Path, data: bytes) -> None:
+        await trio.to_thread.run_sync(write_file_atomic, path, data, limiter=self._file_limiter)
+
+
+def module_path(directory: Path, module_id: str) -> Path:
+    return directory / f"{safe_name_part(module_id)}.wasm"
+
+
+def compiled_module_path(directory: Path, module_id: str, engine_key: str) -> Path:
+    return directory / f"{safe_name_part(module_id)}.{safe_name_part(engine_key)}.cwasm"
+
+
+# evaluations ------------------------------------------------------------------------------------
+
+_EVAL_COLUMNS: Final = (
+    "process_id, timestamp, ordinate, cron, message_id, deep_hash, nonce, epoch, block_height,"
+    " evaluated_at, has_error, output"
+)
+_INSERT_EVALUATION: Final = (
+    f"INSERT OR IGNORE INTO evaluations (key, {_EVAL_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+_INSERT_MESSAGE: Final = (
+    "INSERT OR IGNORE INTO messages (process_id, message_id, epoch, nonce) VALUES (?,?,?,?)"
+)
+
+
+def _row(r: tuple[Any, ...]) -> EvaluationRow:
+    return EvaluationRow(
+        process_id=r[0], timestamp=r[1], ordinate=r[2], cron=r[3], message_id=r[4], deep_hash=r[5],
+        nonce=r[6], epoch=r[7], block_height=r[8], evaluated_at_ms=r[9], has_error=bool(r[10]), output=r[11],
+    )  # fmt: skip
+
+
+def _evaluation_params(row: EvaluationRow) -> tuple[Any, ...]:
+    r = stored(row)
+    return (
+        r.key, r.process_id, r.timestamp, r.ordinate, r.cron, r.message_id, r.deep_hash, r.nonce, r.epoch,
+        r.block_height, r.evaluated_at_ms, int(r.has_error), r.output,
+    )  # fmt: skip
+
+
+_Batch = tuple[Sequence[EvaluationRow], Sequence[MessageRecord]]
+
+
+def _write_batches(conn: apsw.Connection, batches: list[_Batch]) -> None:
+    conn.executemany(_INSERT_EVALUATION, [_evaluation_params(row) for rows, _ in batches for row in rows])
+    messages = [stored(m) for _, ms in batches for m in ms]
+    conn.executemany(_INSERT_MESSAGE, [(m.process_id, m.message_id, m.epoch, m.nonce) for m in messages])
+
+
+def results_sql(*, lower: bool, upper: bool, sort: Sort, only_cron: bool) -> str:
+    """The `/results` page query: one range scan of ``evaluations_by_key`` (or of the partial
+    ``evaluations_cron_by_key`` for `/cron`), already in order, so SQLite stops after ``LIMIT`` rows."""
+    where = ["process_id = ?"]
+    if lower:
+        where.append("key > ?")
+    if upper:
+        where.append("key <= ?")
+    if only_cron:
+        where.append("cron IS NOT NULL")
+    order = "ASC" if sort is Sort.ASC else "DESC"
+    return f"SELECT {_EVAL_COLUMNS} FROM evaluations WHERE {' AND '.join(where)} ORDER BY key {order} LIMIT ?"
+
+
+class ApswEvaluationStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._writer: GroupWriter[_Batch] = GroupWriter(db, _write_batches)
+
+    async def write_evaluations(
+        self, rows: Sequence[EvaluationRow], messages: Sequence[MessageRecord] = ()
+    ) -> None:
+        if rows or messages:
+            await self._writer.submit([(rows, messages)])
+
+    async def flush(self) -> None:
+        await self._writer.flush()
+
+    async def read_evaluation(
+        self, process_id: str, *, timestamp: int, ordinate: str | None, cron: str | None = None
+    ) -> EvaluationRow | None:
+        rows = self._db.read(
+            f"SELECT {_EVAL_COLUMNS} FROM evaluations WHERE process_id = ? AND key = ?",
+            (process_id, evaluation_key(timestamp, ordinate, cron)),
+        )
+        return _row(rows[0]) if rows else None
+
+    async def read_evaluation_by_message(self, process_id: str, message_id: str) -> EvaluationRow | None:
+        rows = self._db.read(
+            f"SELECT {_EVAL_COLUMNS} FROM evaluations WHERE process_id = ? AND message_id = ?"
+            " ORDER BY key LIMIT 1",
+            (process_id, message_id),
+        )
+        return _row(rows[0]) if rows else None
+
+    async def read_latest_evaluation(self, process_id: str) -> EvaluationRow | None:
+        rows = self._db.read(
+            f"SELECT {_EVAL_COLUMNS} FROM evaluations WHERE process_id = ? ORDER BY key DESC LIMIT 1",
+            (process_id,),
+        )
+        return _row(rows[0]) if rows else None
+
+    async def read_results(
+        self,
+        process_id: str,
+        *,
+        after: RangeBound | None = None,
+        upto: RangeBound | None = None,
+        sort: Sort = Sort.ASC,
+        limit: int,
+        only_cron: bool = False,
+    ) -> list[EvaluationRow]:
+        lo, hi = lower_key(after), upper_key(upto)
+        params: list[Any] = [process_id]
+        params += [k for k in (lo, hi) if k is not None]
+        params.append(limit)
+        sql = results_sql(lower=lo is not None, upper=hi is not None, sort=sort, only_cron=only_cron)
+        return [_row(r) for r in await self._db.scan(sql, params)]
+
+
+class ApswMessageStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def find_prior_message(
+        self, process_id: str, message_id: str, *, epoch: int, nonce: int
+    ) -> MessageRecord | None:
+        # §3.4 "prior message", including its comparison of the stored nonce with the epoch
+        rows = self._db.read(
+            "SELECT message_id, epoch, nonce FROM messages WHERE process_id = ? AND message_id = ?"
+            " AND (nonce < ? OR (epoch = ? AND nonce < ?))",
+            (process_id, message_id, epoch, epoch, nonce),
+        )
+        if not rows:
+            return None
+        mid, e, n = rows[0]
+        return MessageRecord(process_id=process_id, message_id=mid, epoch=e, nonce=n)
+
+
+class ApswBlockStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def write_blocks(self, blocks: Sequence[BlockRecord]) -> None:
+        if blocks:
+            params = [(b.height, b.timestamp) for b in blocks]
+            await self._db.write(
+                lambda c: c.executemany("INSERT OR IGNORE INTO blocks VALUES (?, ?)", params)
+            )
+
+    async def read_blocks(self, *, min_height: int, max_timestamp: int) -> list[BlockRecord]:
+        rows = await self._db.scan(
+            "SELECT height, timestamp FROM blocks WHERE height >= ? AND timestamp <= ? ORDER BY height",
+            (min_height, max_timestamp),
+        )
+        return [BlockRecord(height=h, timestamp=t) for h, t in rows]
+
+
+class ApswSchedulerLocationStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def read_scheduler(
+        self, address: str, *, now_ms: int, allow_stale: bool = False
+    ) -> SchedulerLocation | None:
+        rows = self._db.read(
+            "SELECT url, ttl_ms, cached_at FROM scheduler_locations WHERE address = ?", (address,)
+        )
+        if not rows:
+            return None
+        url, ttl, cached = rows[0]
+        loc = SchedulerLocation(address=address, url=url, ttl_ms=ttl, cached_at_ms=cached)
+        return loc if allow_stale or loc.is_fresh(now_ms) else None
+
+    async def write_scheduler(self, location: SchedulerLocation) -> None:
+        loc = stored(location)
+        params = (loc.address, loc.url, loc.ttl_ms, loc.cached_at_ms)
+        await self._db.write(
+            lambda c: c.execute("INSERT OR REPLACE INTO scheduler_locations VALUES (?,?,?,?)", params)
+        )
+
+    async def read_process_scheduler(
+        self, process_id: str, *, now_ms: int, allow_stale: bool = False
+    ) -> SchedulerLocation | None:
+        rows = self._db.read(
+            "SELECT address, url, ttl_ms, cached_at FROM process_schedulers WHERE process_id = ?",
+            (process_id,),
+        )
+        if not rows:
+            return None
+        address, url, ttl, cached = rows[0]
+        loc = SchedulerLocation(address=address, url=url, ttl_ms=ttl, cached_at_ms=cached)
+        return loc if allow_stale or loc.is_fresh(now_ms) else None
+
+    async def write_process_scheduler(self, process_id: str, location: SchedulerLocation) -> None:
+        loc = stored(location)
+        params = (sqlite_text(process_id), loc.address, loc.url, loc.ttl_ms, loc.cached_at_ms)
+        await self._db.write(
+            lambda c: c.execute("INSERT OR REPLACE INTO process_schedulers VALUES (?,?,?,?,?)", params)
+        )
+
+
+@asynccontextmanager
+async def open_stores(
+    db_path: Path | str, options: StoreOptions, *, clock_ms: Callable[[], int] = wall_clock_ms
+) -> AsyncIterator[Stores]:
+    """Open (create, migrate) the SQLite database at *db_path* and the snapshot directories, delete
+    what a crash left behind, and yield the stores; on exit commit pending rows and close.
+
+    *db_path* is the file itself (the config maps ``DB_URL`` to ``<DB_URL>.sqlite``, §3.1).
+    """
+    for directory in (options.drain_dir, options.checkpoint_dir, options.module_dir):
+        await trio.Path(directory).mkdir(parents=True, exist_ok=True)
+    db = await trio.to_thread.run_sync(Database.open, Path(db_path))
+    evaluations = ApswEvaluationStore(db)
+    try:
+        file_limiter = trio.CapacityLimiter(options.file_threads)
+        checkpoints = ApswCheckpointStore(db, options, file_limiter, clock_ms=clock_ms)
+        await checkpoints.reconcile()
+        yield Stores(
+            processes=ApswProcessStore(db),
+            modules=ApswModuleStore(db, options.module_dir, file_limiter),
+            evaluations=evaluations,
+            messages=ApswMessageStore(db),
+            blocks=ApswBlockStore(db),
+            checkpoints=checkpoints,
+            scheduler_locations=ApswSchedulerLocationStore(db),
+        )
+    finally:
+        with trio.CancelScope(shield=True):
+            try:
+                await evaluations.flush()
+            finally:
+                await db.aclose()
