@@ -234,7 +234,9 @@ class HttpSchedulerLocator:
             raise SchedulerTagNotFoundError(
                 'No "Scheduler" tag found on process', upstream=GATEWAY, method="POST", url=url
             )
-        return await self._load_scheduler(wallet)
+        # scheduler-utils always queries here; a live owner entry has the same answer.
+        cached = await self._cached("owner", wallet)
+        return cached if cached is not None else await self._load_scheduler(wallet)
 
     async def _load_scheduler(self, wallet: str) -> SchedulerLocation:
         url = self.config.graphql_url
