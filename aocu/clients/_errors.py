@@ -15,15 +15,21 @@ Tree (every class carries ``upstream``, ``method``, ``url``, ``status``, ``body`
     ├── ResponseTooLargeError        a body over the configured size limit
     └── CircuitOpenError             the block-metadata circuit breaker is open
 
-``str(err)`` says which upstream failed and how (URL, status, a body excerpt).
-``err.reference_text`` is what the reference CU would put in its own error message for the same
+``UpstreamError`` here subclasses the project's ``aocu.errors.UpstreamError`` (so it is an
+``AocuError`` answering 500, like the reference's upstream failures) and
+``UpstreamTimeoutError`` also ``aocu.errors.UpstreamTimeoutError`` (504).
+
+``str(err)`` says which upstream failed and how (URL, status, a body excerpt): for logs.
+``err.reference_text`` is what the reference CU puts in its own error message for the same
 failure (``"<status>: <body>"`` like ``strFromFetchError`` in ``servers/cu/src/domain/utils.js``,
-or ``"TransactionNotFound: Process <id> was not found on gateway"``), so the HTTP layer can
-answer with the reference's words. ``aocu/errors.py`` (the project tree) did not exist when this
-was written; these classes are standalone and will be re-parented under ``AocuError``.
+or ``"TransactionNotFound: Process <id> was not found on gateway"``); the pipeline prefixes its
+context (``"Error Encountered when loading message from Scheduler Unit: " + reference_text``,
+reference-cu.md §2.2 step 6) when it turns these into the reference's HTTP answers.
 """
 
 from __future__ import annotations
+
+from .. import errors as _project
 
 __all__ = [
     "BODY_EXCERPT_CHARS",
@@ -47,7 +53,7 @@ __all__ = [
 BODY_EXCERPT_CHARS = 2048
 
 
-class UpstreamError(Exception):
+class UpstreamError(_project.UpstreamError):
     """An upstream (SU, gateway GraphQL, Arweave) call did not give a usable answer.
 
     ``transient`` marks failures worth retrying (connect errors, timeouts, 408/429/5xx); the
@@ -88,7 +94,8 @@ class UpstreamError(Exception):
     def with_attempts(self, attempts: int) -> UpstreamError:
         """Record how many attempts were made before giving up (re-renders the message)."""
         self.attempts = attempts
-        self.args = (self._render(),)
+        self.message = self._render()
+        self.args = (self.message,)
         return self
 
     @property
@@ -101,7 +108,7 @@ class UpstreamError(Exception):
         return self.detail
 
 
-class UpstreamTimeoutError(UpstreamError):
+class UpstreamTimeoutError(UpstreamError, _project.UpstreamTimeoutError):
     """The operation's deadline (``trio.fail_after``) passed, retries included."""
 
 
