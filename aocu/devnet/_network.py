@@ -108,7 +108,9 @@ def parse_tags(value: Any) -> list[Tag]:
         value = [{"name": k, "value": v} for k, v in value.items()]
     tags = []
     for t in value:
-        if isinstance(t, Mapping) and isinstance(t.get("name"), str) and isinstance(t.get("value"), str):
+        if isinstance(t, Tag):
+            tags.append(t)
+        elif isinstance(t, Mapping) and isinstance(t.get("name"), str) and isinstance(t.get("value"), str):
             tags.append(Tag(t["name"], t["value"]))
         elif isinstance(t, (list, tuple)) and len(t) == 2 and all(isinstance(x, str) for x in t):
             tags.append(Tag(t[0], t[1]))
