@@ -295,19 +295,30 @@ class _PageChecker:
         self.last: tuple[int, int] | None = None  # (epoch, nonce) of the last item yielded
         self.last_nonce = after_nonce  # for the first item: the caller's starting nonce
         self.last_timestamp: int | None = None
+        self.last_item: ScheduledMessage | None = None
 
     def check(
         self, items: tuple[ScheduledMessage, ...], has_next: bool, from_cursor: str | None
-    ) -> str | None:
-        """Validate one page; returns the next ``from`` cursor (None at the end). Raises ValueError.
+    ) -> tuple[tuple[ScheduledMessage, ...], str | None]:
+        """Validate one page; returns its items to yield and the next ``from`` cursor (None at the end).
 
-        The checker's state moves on only when the whole page passes.
+        Raises ValueError. An exact copy of the item just before it is dropped: that is what an
+        SU (or a cache in front of one) treating ``from`` as inclusive sends, and the stream stays
+        the same without it. The checker's state moves on only when the whole page passes.
         """
         last, last_nonce, last_timestamp = self.last, self.last_nonce, self.last_timestamp
+        last_item = self.last_item
+        kept: list[ScheduledMessage] = []
         for index, item in enumerate(items):
             a = item.assignment
             where = f"item {index} (nonce {a.nonce}, timestamp {a.timestamp})"
             key = (a.epoch, a.nonce)
+            if (
+                last_item is not None
+                and item.assignment == last_item.assignment
+                and item.message == last_item.message
+            ):
+                continue
             if last is not None and key <= last:
                 raise ValueError(f"{where} repeats or goes back: the previous item had epoch/nonce {last}")
             if last_nonce is not None and (last is None or last[0] == a.epoch):
@@ -328,7 +339,8 @@ class _PageChecker:
                 raise ValueError(f"{where} is not after from={self.from_timestamp}")
             if self.to_timestamp is not None and a.timestamp > self.to_timestamp:
                 raise ValueError(f"{where} is after to={self.to_timestamp}")
-            last, last_nonce, last_timestamp = key, a.nonce, a.timestamp
+            last, last_nonce, last_timestamp, last_item = key, a.nonce, a.timestamp, item
+            kept.append(item)
         cursor: str | None = None
         if not has_next:
             if self.to_nonce is not None and (last_nonce is None or last_nonce < self.to_nonce):
@@ -344,7 +356,8 @@ class _PageChecker:
                     f"the next cursor {cursor!r} equals this page's `from`: paging would not advance"
                 )
         self.last, self.last_nonce, self.last_timestamp = last, last_nonce, last_timestamp
-        return cursor
+        self.last_item = last_item
+        return tuple(kept), cursor
 
 
 class _MessagePages:
@@ -399,7 +412,7 @@ class _MessagePages:
                 except ShapeError as exc:
                     raise shape_error(exc, response, upstream=UPSTREAM, what="SU page") from None
                 try:
-                    next_cursor = self._checker.check(items, has_next, from_cursor)
+                    items, next_cursor = self._checker.check(items, has_next, from_cursor)
                 except ValueError as exc:
                     raise UpstreamSequenceError(
                         f"bad page sequence: {exc}",

@@ -397,14 +397,29 @@ async def test_a_repeated_page_is_refused(config, upstream) -> None:
     assert seen == [0, 1]
 
 
-async def test_an_overlapping_page_is_refused(config, upstream) -> None:
-    # `from` treated as inclusive: the previous page's last edge comes again.
+async def test_an_inclusive_from_duplicate_is_dropped(config, upstream) -> None:
+    # `from` treated as inclusive: the previous page's last edge comes again, unchanged.
+    upstream.route(
+        "GET",
+        f"/{PID}",
+        json_response(page([edge(0), edge(1)], True)),
+        json_response(page([edge(1), edge(2)])),
+    )
+    pages = await collect(make(upstream, config).message_pages(SU, PID))
+    assert [[i.assignment.nonce for i in p.items] for p in pages] == [[0, 1], [2]]
+
+
+async def test_a_doubled_first_edge_is_dropped(config, upstream) -> None:
+    upstream.route("GET", f"/{PID}", json_response(page([edge(0), edge(0), edge(1)])))
+    pages = await collect(make(upstream, config).message_pages(SU, PID))
+    assert [i.assignment.nonce for i in pages[0].items] == [0, 1]
+
+
+async def test_a_repeated_nonce_that_differs_is_refused(config, upstream) -> None:
+    other = edge(1)
+    other["node"]["message"]["id"] = "another-message"
     await assert_sequence_error(
-        config,
-        upstream,
-        page([edge(0), edge(1)], True),
-        page([edge(1), edge(2)]),
-        match="repeats or goes back",
+        config, upstream, page([edge(0), edge(1)], True), page([other, edge(2)]), match="repeats or goes back"
     )
 
 
