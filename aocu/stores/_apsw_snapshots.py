@@ -125,7 +125,7 @@ class ApswCheckpointStore:
                 await trio.to_thread.run_sync(files.remove, dropped, limiter=self._file_limiter)
         return record
 
-    def _insert(self, conn: apsw.Connection, record: SnapshotRecord) -> list[str]:
+    def _insert(self, record: SnapshotRecord, conn: apsw.Connection) -> list[str]:
         """Insert *record* and drop the records beyond the retention; returns the dropped files."""
         p = record.point
         conn.execute(

@@ -304,6 +304,7 @@ async def open_memory_stores(
         options = StoreOptions(
             drain_dir=Path(own_dir), checkpoint_dir=Path(own_dir), module_dir=Path(own_dir)
         )
+    await trio.Path(options.module_dir).mkdir(parents=True, exist_ok=True)
     messages = MemoryMessageStore()
     try:
         yield Stores(
