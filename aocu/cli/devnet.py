@@ -213,7 +213,8 @@ def _request(args: argparse.Namespace, method: str, path: str, **kwargs: Any) ->
 
     url = _base_url(args) + path
     try:
-        response = httpx.request(method, url, timeout=CLIENT_TIMEOUT_S, **kwargs)
+        # a devnet is local: never route it through a proxy from the environment
+        response = httpx.request(method, url, timeout=CLIENT_TIMEOUT_S, trust_env=False, **kwargs)
     except httpx.HTTPError as exc:
         raise SystemExit(f"aocu devnet: cannot reach {url}: {exc}") from None
     try:
