@@ -10,6 +10,7 @@ House rules:
 
 from __future__ import annotations
 
+import inspect
 import itertools
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -32,10 +33,17 @@ class Clock:
         return self.now_ms
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 async def _guard() -> AsyncIterator[None]:
     with trio.fail_after(TEST_TIMEOUT_S):
         yield
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The guard is a trio fixture, so only trio (async) tests can take it.
+    for item in items:
+        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.function):
+            item.fixturenames.append("_guard")
 
 
 @pytest.fixture
@@ -105,9 +113,7 @@ def row(
         epoch=epoch if cron is None else None,
         block_height=1000 + ts // 120_000,
         evaluated_at_ms=T0,
-        output=output
-        if output is not None
-        else f'{{"Messages":[],"Assignments":[],"Spawns":[],"Output":"{nonce}"}}',
+        output=output if output is not None else f'{{"Messages":[],"Assignments":[],"Spawns":[],"Output":"{nonce}"}}',
         has_error=has_error,
     )
 

@@ -56,9 +56,7 @@ async def test_process_round_trips_and_first_write_wins(stores: Stores, ids: Ids
 
 async def test_process_text_is_stored_like_sqlite_stores_js_strings(stores: Stores, ids: Ids) -> None:
     pid = ids("proc")
-    await stores.processes.write_process(
-        _process(pid, tags=(("Name", "a\ud800b"), ("Emoji", "\ud83d\ude00")))
-    )
+    await stores.processes.write_process(_process(pid, tags=(("Name", "a\ud800b"), ("Emoji", "\ud83d\ude00"))))
     got = await stores.processes.read_process(pid)
     assert got is not None and got.tags == (("Name", "a\ufffdb"), ("Emoji", "\U0001f600"))
 
@@ -189,9 +187,7 @@ async def test_cron_ids_with_odd_characters_order_like_sqlite(stores: Stores, id
     got = await stores.evaluations.read_results(pid, only_cron=True, limit=-1)
     expected = sorted(c.replace("\udc00", "\ufffd") for c in names)
     assert [r.cron for r in got] == expected
-    lone = await stores.evaluations.read_evaluation(
-        pid, timestamp=T0 + 1000, ordinate="1", cron="3-lone\udc00"
-    )
+    lone = await stores.evaluations.read_evaluation(pid, timestamp=T0 + 1000, ordinate="1", cron="3-lone\udc00")
     assert lone is not None and lone.cron == "3-lone\ufffd"
 
 
@@ -200,22 +196,16 @@ async def test_cron_ids_with_odd_characters_order_like_sqlite(stores: Stores, id
 
 async def test_prior_message_predicate_matches_the_reference_query(stores: Stores, ids: Ids) -> None:
     pid = ids("proc")
-    await stores.evaluations.write_evaluations(
-        [], [MessageRecord(process_id=pid, message_id="dup", epoch=0, nonce=5)]
-    )
+    await stores.evaluations.write_evaluations([], [MessageRecord(process_id=pid, message_id="dup", epoch=0, nonce=5)])
     find = stores.messages.find_prior_message
-    assert await find(pid, "dup", epoch=0, nonce=6) == MessageRecord(
-        process_id=pid, message_id="dup", epoch=0, nonce=5
-    )
+    assert await find(pid, "dup", epoch=0, nonce=6) == MessageRecord(process_id=pid, message_id="dup", epoch=0, nonce=5)
     assert await find(pid, "dup", epoch=0, nonce=5) is None  # strictly earlier only
     assert await find(pid, "dup", epoch=0, nonce=4) is None
     assert await find(pid, "dup", epoch=1, nonce=100) is None  # different epoch ...
     assert await find(pid, "dup", epoch=6, nonce=0) is not None  # ... unless stored nonce < epoch (bug, §3.4)
     assert await find(ids("proc"), "dup", epoch=0, nonce=6) is None
     # first write wins
-    await stores.evaluations.write_evaluations(
-        [], [MessageRecord(process_id=pid, message_id="dup", epoch=0, nonce=1)]
-    )
+    await stores.evaluations.write_evaluations([], [MessageRecord(process_id=pid, message_id="dup", epoch=0, nonce=1)])
     assert await find(pid, "dup", epoch=0, nonce=3) is None
 
 
@@ -223,9 +213,7 @@ async def test_messages_commit_with_their_rows(stores: Stores, ids: Ids) -> None
     pid = ids("proc")
     r = row(pid, 4)
     await stores.evaluations.write_evaluations([r], [message_of(r)])
-    assert await stores.messages.find_prior_message(pid, r.message_id or "", epoch=0, nonce=9) == message_of(
-        r
-    )
+    assert await stores.messages.find_prior_message(pid, r.message_id or "", epoch=0, nonce=9) == message_of(r)
 
 
 # --- blocks ------------------------------------------------------------------------------------
@@ -252,9 +240,7 @@ def _point(pid: str, nonce: int, cron: str | None = None) -> MemoryPoint:
 
 async def test_checkpoint_records_newest_first_before_a_time(stores: Stores, ids: Ids) -> None:
     pid = ids("proc")
-    records = [
-        CheckpointRecord(point=_point(pid, n), checkpoint_id=f"tx-{n}", encoding="gzip") for n in range(8)
-    ]
+    records = [CheckpointRecord(point=_point(pid, n), checkpoint_id=f"tx-{n}", encoding="gzip") for n in range(8)]
     for r in records:
         await stores.checkpoints.write_checkpoint_record(r)
     await stores.checkpoints.write_checkpoint_record(
