@@ -351,9 +351,7 @@ class HttpGatewayClient:
                 url=urls[0],
             ) from None
 
-    async def _load_blocks(
-        self, min_height: int, max_timestamp: int, urls: Sequence[str]
-    ) -> tuple[Block, ...]:
+    async def _load_blocks(self, min_height: int, max_timestamp: int, urls: Sequence[str]) -> tuple[Block, ...]:
         max_seconds = max_timestamp // 1000
         limit = self.config.blocks_page_size
         blocks: list[Block] = []

@@ -85,9 +85,7 @@ def _first_node(data: Any, what: str) -> Any:
     edges = as_list(transactions.get("edges"), "data.transactions.edges")
     if not edges:
         return None
-    return as_object(
-        as_object(edges[0], "data.transactions.edges[0]").get("node"), "data.transactions.edges[0].node"
-    )
+    return as_object(as_object(edges[0], "data.transactions.edges[0]").get("node"), "data.transactions.edges[0].node")
 
 
 class HttpSchedulerLocator:
@@ -225,9 +223,7 @@ class HttpSchedulerLocator:
         try:
             tags = tags_at(node, "tags", "data.transactions.edges[0].node", default_empty=True)
         except ShapeError as exc:
-            raise UpstreamDataError(
-                f"malformed answer: {exc}", upstream=GATEWAY, method="POST", url=url
-            ) from None
+            raise UpstreamDataError(f"malformed answer: {exc}", upstream=GATEWAY, method="POST", url=url) from None
         # Case-sensitive in 0.0.25 (later versions are not), reference-cu.md §2.4 step 3.
         wallet = first_tag(tags, "Scheduler")
         if not wallet:
@@ -240,9 +236,7 @@ class HttpSchedulerLocator:
 
     async def _load_scheduler(self, wallet: str) -> SchedulerLocation:
         url = self.config.graphql_url
-        node = await self._graphql(
-            GET_SCHEDULER_LOCATION, {"owner": wallet}, lambda d: _first_node(d, "location")
-        )
+        node = await self._graphql(GET_SCHEDULER_LOCATION, {"owner": wallet}, lambda d: _first_node(d, "location"))
         if node is None:
             raise TransactionNotFoundError(
                 f"Could not find 'Scheduler-Location' owner by wallet {wallet}",
@@ -253,9 +247,7 @@ class HttpSchedulerLocator:
         try:
             tags = tags_at(node, "tags", "data.transactions.edges[0].node", default_empty=True)
         except ShapeError as exc:
-            raise UpstreamDataError(
-                f"malformed answer: {exc}", upstream=GATEWAY, method="POST", url=url
-            ) from None
+            raise UpstreamDataError(f"malformed answer: {exc}", upstream=GATEWAY, method="POST", url=url) from None
         su_url, ttl = first_tag(tags, "Url"), first_tag(tags, "Time-To-Live")
         if not su_url:
             raise InvalidSchedulerLocationError(

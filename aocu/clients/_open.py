@@ -26,9 +26,7 @@ __all__ = ["make_http_client", "open_gateway_client", "open_scheduler_client", "
 USER_AGENT = f"aocu/{__version__}"
 
 
-def make_http_client(
-    config: ClientsConfig, *, transport: httpx.AsyncBaseTransport | None = None
-) -> httpx.AsyncClient:
+def make_http_client(config: ClientsConfig, *, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient`` configured from ``config``; ``transport`` replaces the network (tests)."""
     timeout = httpx.Timeout(
         connect=config.connect_timeout_s,

@@ -130,9 +130,7 @@ def tags_at(obj: Mapping[str, Any], key: str, path: str, *, default_empty: bool 
     for i, item in enumerate(items):
         where = join(join(path, key), i)
         tag = as_object(item, where)
-        tags.append(
-            Tag(as_str(tag.get("name"), join(where, "name")), as_str(tag.get("value"), join(where, "value")))
-        )
+        tags.append(Tag(as_str(tag.get("name"), join(where, "name")), as_str(tag.get("value"), join(where, "value"))))
     return tuple(tags)
 
 

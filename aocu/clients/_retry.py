@@ -172,17 +172,13 @@ def map_httpx_errors(upstream: str, method: str, url: str) -> Iterator[None]:
             transient=True,
         ) from exc
     except httpx.TooManyRedirects as exc:
-        raise UpstreamStatusError(
-            f"too many redirects: {exc}", upstream=upstream, method=method, url=url
-        ) from exc
+        raise UpstreamStatusError(f"too many redirects: {exc}", upstream=upstream, method=method, url=url) from exc
     except (httpx.UnsupportedProtocol, httpx.ProxyError, httpx.InvalidURL) as exc:
         raise UpstreamConnectionError(
             f"{type(exc).__name__}: {exc}", upstream=upstream, method=method, url=url
         ) from exc
     except httpx.DecodingError as exc:
-        raise UpstreamDataError(
-            f"cannot decode the body ({exc})", upstream=upstream, method=method, url=url
-        ) from exc
+        raise UpstreamDataError(f"cannot decode the body ({exc})", upstream=upstream, method=method, url=url) from exc
     except (httpx.TransportError, httpx.StreamError) as exc:
         raise UpstreamConnectionError(
             f"{type(exc).__name__}: {exc or 'connection failed'}",

@@ -54,10 +54,9 @@ __all__ = [
 
 UPSTREAM = "scheduler"
 # The SU answers every failure with 400 {"error": "..."} (err_response in servers/su/src/main.rs);
-# these texts (store.rs) mean the process or message does not exist.
-_SU_NOT_FOUND = re.compile(
-    r'"error"\s*:\s*"(?:message or process|message|process|transaction) not found', re.I
-)
+# these texts (store.rs, flows.rs), bare or wrapped as `NotFound("...")`, mean the process or
+# message does not exist. "Column family 'process' not found" (a database fault) does not match.
+_SU_NOT_FOUND = re.compile(r"\b(?:message or process|message|process|transaction) not found", re.I)
 # scheduler-utils checkForRedirect: these statuses carry the SU's real location.
 REDIRECT_STATUSES = (301, 302, 307, 308)
 
@@ -126,9 +125,7 @@ def parse_message_meta(body: object, *, latest: bool) -> MessageMeta:
         raise ShapeError(join(where, "Nonce") if where else "nonce", "expected a nonce")
     if latest:
         if nonce < 0:
-            raise ShapeError(
-                join(where, "Nonce") if where else "nonce", f"expected a nonce >= 0, got {nonce}"
-            )
+            raise ShapeError(join(where, "Nonce") if where else "nonce", f"expected a nonce >= 0, got {nonce}")
     elif timestamp is None:
         raise ShapeError(join(where, "Timestamp") if where else "timestamp", "expected a timestamp")
     return MessageMeta(process_id=pid, timestamp=timestamp, nonce=nonce)
@@ -195,7 +192,6 @@ def _parse_message(
     data: object,
     owner_from: Mapping[str, Any] | None = None,
     owner_path: str = "",
-    target: object = None,
 ) -> SuMessage:
     return SuMessage(
         id=as_str(message.get("id"), join(mpath, "id"), non_empty=True),
@@ -206,7 +202,7 @@ def _parse_message(
         data=as_opt_str(data, join(mpath, "data")),
         signature=as_opt_str(message.get("signature"), join(mpath, "signature")),
         anchor=as_opt_str(message.get("anchor"), join(mpath, "anchor")),
-        target=as_opt_str(message.get("target") if target is None else target, join(mpath, "target")),
+        target=as_opt_str(message.get("target"), join(mpath, "target")),
     )
 
 
@@ -237,7 +233,6 @@ def _parse_legacy_node(node: Mapping[str, Any], path: str) -> tuple[SuMessage, A
         data=node.get("data"),
         owner_from=node,
         owner_path=path,
-        target=process_id,
     )
     return message, assignment
 
@@ -313,11 +308,7 @@ class _PageChecker:
             a = item.assignment
             where = f"item {index} (nonce {a.nonce}, timestamp {a.timestamp})"
             key = (a.epoch, a.nonce)
-            if (
-                last_item is not None
-                and item.assignment == last_item.assignment
-                and item.message == last_item.message
-            ):
+            if last_item is not None and item.assignment == last_item.assignment and item.message == last_item.message:
                 continue
             if last is not None and key <= last:
                 raise ValueError(f"{where} repeats or goes back: the previous item had epoch/nonce {last}")
@@ -352,9 +343,7 @@ class _PageChecker:
             if not cursor:
                 raise ValueError("has_next_page is true but the last edge has no cursor")
             if cursor == from_cursor:
-                raise ValueError(
-                    f"the next cursor {cursor!r} equals this page's `from`: paging would not advance"
-                )
+                raise ValueError(f"the next cursor {cursor!r} equals this page's `from`: paging would not advance")
         self.last, self.last_nonce, self.last_timestamp = last, last_nonce, last_timestamp
         self.last_item = last_item
         return tuple(kept), cursor
@@ -404,9 +393,7 @@ class _MessagePages:
             async with send(
                 self._client.http, "GET", url, upstream=UPSTREAM, params=params, not_found=_su_not_found
             ) as response:
-                body = await read_json(
-                    response, upstream=UPSTREAM, max_bytes=self._client.config.json_max_bytes
-                )
+                body = await read_json(response, upstream=UPSTREAM, max_bytes=self._client.config.json_max_bytes)
                 try:
                     items, has_next = parse_page(body)
                 except ShapeError as exc:
@@ -435,9 +422,7 @@ class _MessagePages:
 class HttpSchedulerClient:
     """`SchedulerClient` over httpx. The caller owns ``http`` (see ``open_scheduler_client``)."""
 
-    def __init__(
-        self, http: httpx.AsyncClient, config: ClientsConfig, *, rng: random.Random | None = None
-    ) -> None:
+    def __init__(self, http: httpx.AsyncClient, config: ClientsConfig, *, rng: random.Random | None = None) -> None:
         self.http = http
         self.config = config
         self._rng = rng if rng is not None else random.Random()

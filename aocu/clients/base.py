@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
+from aocu.model import Tag
+
 __all__ = [
     "Assignment",
     "Block",
@@ -38,14 +40,6 @@ __all__ = [
 
 
 # --- values ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Tag:
-    """One ANS-104 tag, in upload order (names may repeat)."""
-
-    name: str
-    value: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,9 +38,7 @@ class FakeUpstream:
 
     def calls(self, method: str | None = None, path: str | None = None) -> list[httpx.Request]:
         return [
-            r
-            for r in self.requests
-            if (method is None or r.method == method) and (path is None or r.url.path == path)
+            r for r in self.requests if (method is None or r.method == method) and (path is None or r.url.path == path)
         ]
 
     def handle(self, request: httpx.Request) -> httpx.Response:
@@ -75,9 +73,7 @@ def no_jitter(config: ClientsConfig) -> ClientsConfig:
 
 @pytest.fixture
 def config() -> ClientsConfig:
-    return no_jitter(
-        ClientsConfig.from_env({"GATEWAY_URL": GW, "GRAPHQL_URLS": f"{GW}/graphql,{GW}/graphql2"})
-    )
+    return no_jitter(ClientsConfig.from_env({"GATEWAY_URL": GW, "GRAPHQL_URLS": f"{GW}/graphql,{GW}/graphql2"}))
 
 
 @pytest.fixture
@@ -127,9 +123,7 @@ def assignment(
     }
 
 
-def message(
-    msg_id: str, *, pid: str = PID, data: str | None = "data", tags: Iterable[tuple[str, str]] = ()
-) -> dict:
+def message(msg_id: str, *, pid: str = PID, data: str | None = "data", tags: Iterable[tuple[str, str]] = ()) -> dict:
     return {
         "id": msg_id,
         "owner": {"address": "owner-address", "key": "owner-key"},
@@ -141,9 +135,7 @@ def message(
     }
 
 
-def edge(
-    nonce: int, timestamp: int | None = None, *, assigned: str | None = None, **kw: Any
-) -> dict[str, Any]:
+def edge(nonce: int, timestamp: int | None = None, *, assigned: str | None = None, **kw: Any) -> dict[str, Any]:
     """A current-format edge; ``assigned`` makes it a pure assignment of that transaction."""
     ts = timestamp if timestamp is not None else 1700000000000 + nonce * 1000
     msg = None if assigned is not None else message(f"message-{nonce}")

@@ -86,9 +86,7 @@ async def test_load_transaction_meta_sends_the_reference_variables(config, upstr
 async def test_load_transaction_meta_skips_fields(config, upstream) -> None:
     node = {k: v for k, v in MODULE_NODE.items() if k not in ("signature", "tags")}
     upstream.route("POST", "/graphql", tx_edges(node))
-    meta = await make(upstream, config).load_transaction_meta(
-        "module-123", skip_signature=True, skip_tags=True
-    )
+    meta = await make(upstream, config).load_transaction_meta("module-123", skip_signature=True, skip_tags=True)
     assert body_of(upstream.requests[0])["variables"]["skipSignature"] is True
     assert meta.signature is None and meta.tags == ()
 
@@ -143,9 +141,7 @@ def checkpoint_node(nonce: str, **tags: str) -> dict[str, Any]:
 
 
 async def test_query_checkpoints_parses_tags(config, upstream) -> None:
-    upstream.route(
-        "POST", "/graphql", tx_edges(checkpoint_node("12"), checkpoint_node("undefined", Epoch="x"))
-    )
+    upstream.route("POST", "/graphql", tx_edges(checkpoint_node("12"), checkpoint_node("undefined", Epoch="x")))
     first, second = await make(upstream, config).query_checkpoints(PID, ["cu-wallet"])
     assert body_of(upstream.requests[0])["variables"] == {
         "owners": ["cu-wallet"],
@@ -195,9 +191,7 @@ async def test_query_checkpoints_raises_the_last_error(config, upstream) -> None
 
 
 async def test_find_checkpoint(config, upstream) -> None:
-    upstream.route(
-        "POST", "/graphql", tx_edges(checkpoint_node("7", **{"Cron-Interval": "0-1-minute"})), tx_edges()
-    )
+    upstream.route("POST", "/graphql", tx_edges(checkpoint_node("7", **{"Cron-Interval": "0-1-minute"})), tx_edges())
     client = make(upstream, config)
     found = await client.find_checkpoint(
         owner="w", process_id=PID, timestamp=1700000000000, nonce="7", cron="0-1-minute"
@@ -233,9 +227,7 @@ def blocks_handler(total: int, *, fail: set[int] | None = None) -> tuple[list[ht
         variables = body_of(request)["variables"]
         start, limit = variables["min"], variables["limit"]
         heights = [h for h in range(start, start + limit) if h < BASE_HEIGHT + total]
-        edges = [
-            {"node": {"height": h, "timestamp": BASE_SECONDS + (h - BASE_HEIGHT) * 120}} for h in heights
-        ]
+        edges = [{"node": {"height": h, "timestamp": BASE_SECONDS + (h - BASE_HEIGHT) * 120}} for h in heights]
         more = bool(heights) and heights[-1] < BASE_HEIGHT + total - 1
         return json_response({"data": {"blocks": {"pageInfo": {"hasNextPage": more}, "edges": edges}}})
 
@@ -407,9 +399,7 @@ class Chunks(httpx.AsyncByteStream):
 async def test_download_streams_to_the_file(config, tmp_path: Path) -> None:
     payload = [bytes([i]) * 100_000 for i in range(20)]
     client = HttpGatewayClient(
-        httpx.AsyncClient(
-            transport=httpx.MockTransport(lambda r: httpx.Response(200, stream=Chunks(payload)))
-        ),
+        httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(200, stream=Chunks(payload)))),
         config,
     )
     dest = tmp_path / "module.wasm"
@@ -459,9 +449,7 @@ async def test_download_is_bounded_by_declared_and_actual_size(config, tmp_path:
 
     streamed = HttpGatewayClient(
         httpx.AsyncClient(
-            transport=httpx.MockTransport(
-                lambda r: httpx.Response(200, stream=Chunks([b"x" * 3000, b"y" * 3000]))
-            )
+            transport=httpx.MockTransport(lambda r: httpx.Response(200, stream=Chunks([b"x" * 3000, b"y" * 3000])))
         ),
         config,
     )

@@ -55,9 +55,7 @@ class Gateway(FakeUpstream):
 
     def __init__(self) -> None:
         super().__init__()
-        self.process_tags: dict[str, list[tuple[str, str]]] = {
-            PID: [("Scheduler", SCHEDULER), ("Type", "Process")]
-        }
+        self.process_tags: dict[str, list[tuple[str, str]]] = {PID: [("Scheduler", SCHEDULER), ("Type", "Process")]}
         self.locations: dict[str, list[tuple[str, str]]] = {
             SCHEDULER: [("Url", "https://su.test/"), ("Time-To-Live", str(TWO_DAYS_MS))]
         }
@@ -239,18 +237,14 @@ async def test_graphql_failures_are_retried_like_scheduler_utils(config, autojum
             )
         return await original(request)
 
-    locator = HttpSchedulerLocator(
-        httpx.AsyncClient(transport=httpx.MockTransport(flaky)), config, clock=Clock()
-    )
+    locator = HttpSchedulerLocator(httpx.AsyncClient(transport=httpx.MockTransport(flaky)), config, clock=Clock())
     start = trio.current_time()
     assert (await locator.locate(PID)).address == SCHEDULER
     assert trio.current_time() - start == pytest.approx(0.3 + 0.6)
 
 
 async def test_malformed_graphql_answer_is_a_data_error(config) -> None:
-    up = FakeUpstream().route(
-        "POST", "/graphql", json_response({"data": {"transactions": {"edges": [{"node": 3}]}}})
-    )
+    up = FakeUpstream().route("POST", "/graphql", json_response({"data": {"transactions": {"edges": [{"node": 3}]}}}))
     locator = HttpSchedulerLocator(up.client(), config, clock=Clock())
     with pytest.raises(UpstreamDataError, match=r"edges\[0\].node: expected an object"):
         await locator.locate(PID)

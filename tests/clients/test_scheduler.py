@@ -7,6 +7,7 @@ belong to the pipeline. Adds both response formats, paging and the sequence chec
 
 from __future__ import annotations
 
+import json
 import random
 
 import httpx
@@ -20,6 +21,7 @@ from aocu.clients import (
     Tag,
     UpstreamDataError,
     UpstreamSequenceError,
+    UpstreamStatusError,
 )
 
 from .conftest import PID, SU, FakeUpstream, edge, json_response, legacy_edge, page
@@ -89,6 +91,24 @@ async def test_su_not_found_answer_is_not_found_and_not_retried(config, upstream
     assert len(upstream.requests) == 1
 
 
+@pytest.mark.parametrize(
+    "error",
+    ["Message or Process not found", 'NotFound("Process not found")', "Message not found", "Transaction not found"],
+)
+async def test_su_not_found_texts(config, upstream, error: str) -> None:
+    upstream.route("GET", f"/processes/{PID}", httpx.Response(400, text=f'{{"error":"{error}"}}'))
+    with pytest.raises(NotFoundError):
+        await make(upstream, config).load_process(SU, PID)
+
+
+async def test_other_su_errors_are_status_errors(config, upstream) -> None:
+    body = json.dumps({"error": "DatabaseError(\"Column family 'process' not found\")"})
+    upstream.route("GET", f"/processes/{PID}", httpx.Response(400, text=body))
+    with pytest.raises(UpstreamStatusError) as info:
+        await make(upstream, config).load_process(SU, PID)
+    assert not isinstance(info.value, NotFoundError)
+
+
 async def test_su_redirects_are_followed(config, upstream) -> None:
     # An SU in router mode answers 307 to the real SU (servers/su/src/main.rs); fetch follows.
     upstream.route(
@@ -131,12 +151,8 @@ async def test_load_message_meta_accepts_the_legacy_shape(config, upstream) -> N
     assert (meta.process_id, meta.timestamp, meta.nonce) == ("p", 99, 0)
 
 
-async def test_load_message_meta_retries_after_a_thrown_error_and_a_408(
-    config, upstream, autojump_clock
-) -> None:
-    upstream.route(
-        "GET", "/message-tx-123", httpx.ConnectError("woops"), json_response({}, 408), json_response(META)
-    )
+async def test_load_message_meta_retries_after_a_thrown_error_and_a_408(config, upstream, autojump_clock) -> None:
+    upstream.route("GET", "/message-tx-123", httpx.ConnectError("woops"), json_response({}, 408), json_response(META))
     meta = await make(upstream, config).load_message_meta(SU, "process-123", "message-tx-123")
     assert meta.nonce == 3 and len(upstream.requests) == 3
 
@@ -149,11 +165,7 @@ async def test_load_message_meta_retries_after_a_thrown_error_and_a_408(
             "assignment.tags.Process: expected a string",
         ),
         (
-            {
-                "assignment": {
-                    "tags": [{"name": "Process", "value": "p"}, {"name": "Timestamp", "value": "1"}]
-                }
-            },
+            {"assignment": {"tags": [{"name": "Process", "value": "p"}, {"name": "Timestamp", "value": "1"}]}},
             "assignment.tags.Nonce: expected a nonce",
         ),
         (
@@ -244,9 +256,7 @@ async def test_message_pages_follow_cursors_with_the_reference_parameters(config
 async def test_message_pages_start_from_a_timestamp_with_a_page_size(config, upstream) -> None:
     upstream.route("GET", f"/{PID}", json_response(page([edge(5)])))
     pages = await collect(
-        make(upstream, config).message_pages(
-            SU, PID, from_timestamp=1700000004000, page_size=17, after_nonce=4
-        )
+        make(upstream, config).message_pages(SU, PID, from_timestamp=1700000004000, page_size=17, after_nonce=4)
     )
     assert pages[0].items[0].assignment.nonce == 5
     assert str(upstream.requests[0].url) == f"{SU}/{PID}?process-id={PID}&from=1700000004000&limit=17"
@@ -309,7 +319,7 @@ async def test_pages_in_the_legacy_shape_are_accepted(config, upstream) -> None:
     assert first.message.owner == Owner("owner-address", "owner-key")
     assert (first.message.data, first.message.target, first.message.tags) == (
         "legacy-data",
-        PID,
+        None,  # the legacy node has no message target; the assignment's process id stands in
         (Tag("Foo", "Bar"),),
     )
     assert (first.assignment.id, first.assignment.block_height, first.assignment.hash_chain) == (
@@ -424,9 +434,7 @@ async def test_a_repeated_nonce_that_differs_is_refused(config, upstream) -> Non
 
 
 async def test_a_reordered_page_is_refused(config, upstream) -> None:
-    await assert_sequence_error(
-        config, upstream, page([edge(1), edge(0)]), match="item 1 .* repeats or goes back"
-    )
+    await assert_sequence_error(config, upstream, page([edge(1), edge(0)]), match="item 1 .* repeats or goes back")
 
 
 async def test_a_nonce_gap_is_refused(config, upstream) -> None:
@@ -460,9 +468,7 @@ async def test_nonce_gaps_can_be_allowed(config, upstream) -> None:
 
 
 async def test_the_first_item_must_follow_the_callers_nonce(config, upstream) -> None:
-    await assert_sequence_error(
-        config, upstream, page([edge(5)]), match="is not after nonce 5", after_nonce=5
-    )
+    await assert_sequence_error(config, upstream, page([edge(5)]), match="is not after nonce 5", after_nonce=5)
 
 
 async def test_items_outside_from_and_to_are_refused(config, upstream) -> None:
@@ -513,9 +519,7 @@ async def test_a_sequence_error_ends_the_iteration(config, upstream) -> None:
 
 @pytest.mark.parametrize("status", [301, 302, 307, 308])
 async def test_check_redirect_takes_the_locations_origin(config, upstream, status: int) -> None:
-    upstream.route(
-        "GET", "/", httpx.Response(status, headers={"location": "https://su-2.test:8443/x/y?process-id=p"})
-    )
+    upstream.route("GET", "/", httpx.Response(status, headers={"location": "https://su-2.test:8443/x/y?process-id=p"}))
     assert await make(upstream, config).check_redirect(SU, "p") == "https://su-2.test:8443"
     assert upstream.requests[0].url.raw_path == b"/?process-id=p"
     assert len(upstream.requests) == 1  # not followed
