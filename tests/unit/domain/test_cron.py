@@ -83,9 +83,7 @@ def test_sub_second_time_cron_is_an_error() -> None:
 
 
 def test_cron_tag_before_any_interval_is_an_error() -> None:
-    with pytest.raises(
-        InvalidProcessError, match=r"^Unmatched Cron-Tag with no preceding Cron-Interval: Cron-Tag-A$"
-    ):
+    with pytest.raises(InvalidProcessError, match=r"^Unmatched Cron-Tag with no preceding Cron-Interval: Cron-Tag-A$"):
         parse_crons(tags(("Cron-Tag-A", "1"), ("Cron-Interval", "1-minute")))
 
 
@@ -253,9 +251,7 @@ START = T0 + 20 * MINUTE  # scheduledMessagesStartTime
 
 def reference_scenario() -> tuple[CronSchedule, Block, Block]:
     """loadMessages.test.js 'cronMessagesBetween': 4 crons, 5 blocks, 85 minutes."""
-    msg_tags = tags(
-        ("Type", "Message"), ("function", "notify"), ("from", "SIGNERS_WALLET_ADRESS"), ("qty", "1000")
-    )
+    msg_tags = tags(("Type", "Message"), ("function", "notify"), ("from", "SIGNERS_WALLET_ADRESS"), ("qty", "1000"))
     crons = [
         CronInterval("10-minutes", "seconds", 600, msg_tags),
         CronInterval("2-blocks", "blocks", 2, msg_tags),
@@ -334,11 +330,7 @@ def cron_cases(draw: st.DrawFn) -> tuple[CronSchedule, Block, int]:
     right_ts = left_ts + draw(st.integers(-2000, 400_000))
     heights = sorted(draw(st.lists(st.integers(1000, 1060), unique=True, max_size=12)))
     times = sorted(
-        draw(
-            st.lists(
-                st.integers(origin_ts - 5000, right_ts + 5000), min_size=len(heights), max_size=len(heights)
-            )
-        )
+        draw(st.lists(st.integers(origin_ts - 5000, right_ts + 5000), min_size=len(heights), max_size=len(heights)))
     )
     if draw(st.booleans()):
         draw(st.randoms()).shuffle(times)  # gateway data need not be monotonic
@@ -351,9 +343,7 @@ def cron_cases(draw: st.DrawFn) -> tuple[CronSchedule, Block, int]:
 @given(cron_cases())
 def test_fast_generation_equals_the_reference_tick_loop(case: tuple[CronSchedule, Block, int]) -> None:
     schedule, left, right_ts = case
-    assert summary(list(schedule.between(left, "7", right_ts))) == naive_between(
-        schedule, left, "7", right_ts
-    )
+    assert summary(list(schedule.between(left, "7", right_ts))) == naive_between(schedule, left, "7", right_ts)
 
 
 def test_long_idle_gaps_are_cheap() -> None:
@@ -408,9 +398,7 @@ def test_duplicate_second_vector() -> None:
     m0 = scheduled_message(1, 1_700_000_000_123)
     m1 = scheduled_message(2, 1_700_000_060_500)
     m2 = scheduled_message(3, 1_700_000_125_000)
-    merger = CronMerger(
-        schedule, left_most=origin, left_ordinate="0", right_most_timestamp=m2.block.timestamp
-    )
+    merger = CronMerger(schedule, left_most=origin, left_ordinate="0", right_most_timestamp=m2.block.timestamp)
     out = list(merger.merge([m0, m1, m2]))
     assert [e.name for e in out] == [
         m0.name,

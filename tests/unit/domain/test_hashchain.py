@@ -79,9 +79,7 @@ def test_verifier_walks_the_chain_and_raises_422() -> None:
 
 def test_verifier_starts_from_the_cached_pair() -> None:
     link = compute_hash_chain(PREV_HASH_CHAIN, PREV_ASSIGNMENT)
-    v = HashChainVerifier(
-        process_block_height=1_500_000, assignment_id=PREV_ASSIGNMENT, hash_chain=PREV_HASH_CHAIN
-    )
+    v = HashChainVerifier(process_block_height=1_500_000, assignment_id=PREV_ASSIGNMENT, hash_chain=PREV_HASH_CHAIN)
     v.check(envelope(assignment_id="a2", hash_chain=link))
     with pytest.raises(HashChainMismatchError):
         HashChainVerifier(
