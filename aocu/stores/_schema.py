@@ -69,7 +69,8 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE UNIQUE INDEX evaluations_by_key ON evaluations (process_id, key);
     -- /cron pages (§1.5): only cron rows, so a page never walks the scheduled messages between crons
     CREATE INDEX evaluations_cron_by_key ON evaluations (process_id, key) WHERE cron IS NOT NULL;
-    CREATE INDEX evaluations_by_message ON evaluations (process_id, message_id) WHERE message_id IS NOT NULL;
+    -- read by message id; key last so "the lowest key for this message" is the first entry
+    CREATE INDEX evaluations_by_message ON evaluations (process_id, message_id, key) WHERE message_id IS NOT NULL;
 
     CREATE TABLE messages (
         process_id TEXT NOT NULL,

@@ -44,7 +44,8 @@ __all__ = [
     "Tag",
 ]
 
-Tag: TypeAlias = tuple[str, str]
+from aocu.model import Tag
+
 """One ``{name, value}`` tag as ``(name, value)``; tag lists keep their order and repeats."""
 
 MemoryBuffer: TypeAlias = bytes | bytearray | memoryview
