@@ -6,10 +6,13 @@ or sleep. Where to start, in stream order (reference-cu.md §2.7-§2.11):
 
 * `process_meta_from_su`, `verify_process_tags`: the process record (§2.3);
 * `module_options`: module metadata validation, 413/422 errors (§2.6);
-* `envelope_from_su_node`, `HashChainVerifier`: SU messages and their hash chain (§2.7);
-* `parse_crons`, `CronSchedule`, `CronMerger`: generated crons merged into the stream (§2.8);
+* `envelope_from_su_node`, then `HashChainVerifier.check`: SU messages and their hash chain, in
+  SU order and before crons are merged in (crons are not chained) (§2.7);
+* `parse_crons`, `CronSchedule`, `CronMerger` (`left_most_block`, `find_missing_blocks`,
+  `merge_blocks`): generated crons merged into the stream (§2.8);
 * `needs_process_message`, `process_message`: the cold-start process message (§2.9);
-* `hydrate_envelope` (`with_deep_hash`, `apply_transaction`, `validate_envelope`): §2.10;
+* `hydrate_envelope` (`with_deep_hash`, `apply_transaction`, `validate_envelope`) on every
+  envelope of the merged stream, crons and the process message included (§2.10);
 * `module_message_js`, `AoGlobal.to_js`: the exact ``handle(message, env)`` objects (§2.11).
 """
 
@@ -21,6 +24,7 @@ from ._cron import (
     find_missing_blocks,
     is_block_on_cron,
     is_timestamp_on_cron,
+    left_most_block,
     merge_blocks,
     parse_cron_interval,
     parse_crons,
@@ -124,6 +128,7 @@ __all__ = [
     "js_parse_int",
     "js_string",
     "js_truthy",
+    "left_most_block",
     "map_forwarded_by",
     "map_from",
     "merge_blocks",

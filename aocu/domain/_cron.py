@@ -38,6 +38,7 @@ __all__ = [
     "find_missing_blocks",
     "is_block_on_cron",
     "is_timestamp_on_cron",
+    "left_most_block",
     "merge_blocks",
     "parse_cron_interval",
     "parse_crons",
@@ -247,6 +248,16 @@ def merge_blocks(from_db: Sequence[Block], from_gateway: Sequence[Block]) -> lis
             seen.add(b.height)
             out.append(b)
     return out
+
+
+def left_most_block(process_block: Block, from_timestamp: Any, from_block_height: Any) -> Block:
+    """The merge's left-most boundary: the stream's starting point, else the spawn block (§2.8.2).
+
+    ``ctx.from ? {height: ctx.fromBlockHeight, timestamp: ctx.from} : ctx.block``.
+    """
+    if from_timestamp:  # JS truthiness: 0 and None mean a cold start
+        return Block(from_block_height, from_timestamp)
+    return process_block
 
 
 # --- generation -----------------------------------------------------------------------------

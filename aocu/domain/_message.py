@@ -189,7 +189,8 @@ def envelope_from_su_node(node: Mapping[str, Any], ao_global: AoGlobal) -> Envel
     """
     issues = _Issues()
     assignment = node.get("assignment") or {}
-    atags = parse_tags(_tags_from_raw(_get(assignment, "tags"), ("assignment", "tags"), issues))
+    raw_atags = _get(assignment, "tags")  # parseTags(undefined) is {}: every number NaN
+    atags = parse_tags(() if _is_nil(raw_atags) else _tags_from_raw(raw_atags, ("assignment", "tags"), issues))
     nonce = js_parse_int(atags.get("Nonce", UNDEFINED))
     timestamp = js_parse_int(atags.get("Timestamp", UNDEFINED))
     block_height = js_parse_int(atags.get("Block-Height", UNDEFINED))
@@ -207,7 +208,10 @@ def envelope_from_su_node(node: Mapping[str, Any], ao_global: AoGlobal) -> Envel
     is_assignment = _is_nil(_get(raw, "id"))
     fields: dict[str, Any] = {}
     if not _is_nil(raw):
-        owner = raw["owner"]
+        owner = _get(raw, "owner")
+        if not (isinstance(_get(owner, "address"), str) and isinstance(_get(owner, "key"), str)):
+            # The reference's addressFrom({address, key}) throws a TypeError: the stream fails.
+            raise InvalidMessageError(f"Invalid owner on message {js_string(_get(raw, 'id'))}")
         address = address_from(owner["address"], owner["key"])
         raw_tags = _get(raw, "tags")
         tags = () if _is_nil(raw_tags) else _tags_from_raw(raw_tags, ("message", "tags"), issues)

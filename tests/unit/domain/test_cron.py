@@ -27,6 +27,7 @@ from aocu.domain import (
     find_missing_blocks,
     is_block_on_cron,
     is_timestamp_on_cron,
+    left_most_block,
     merge_blocks,
     parse_cron_interval,
     parse_crons,
@@ -457,3 +458,10 @@ def test_merger_equals_the_reference_boundary_tuples(
     merger = CronMerger(schedule, left_most=left, left_ordinate="0", right_most_timestamp=right_most)
     got = list(merger.merge(messages))
     assert got == list(reference_merge(schedule, left, "0", messages, right_most))
+
+
+def test_left_most_block_is_the_starting_point_or_the_spawn_block() -> None:
+    spawn = Block(1000, T0)
+    assert left_most_block(spawn, None, None) == spawn  # cold start
+    assert left_most_block(spawn, 0, 5) == spawn  # `ctx.from ?` is JS truthiness
+    assert left_most_block(spawn, T0 + 5, 1001) == Block(1001, T0 + 5)

@@ -252,3 +252,12 @@ def test_dry_run_validation_errors() -> None:
         dry_run({"Tags": []})
     with pytest.raises(InvalidMessageError, match=r"^'Target': Expected string, received null\.$"):
         dry_run({"Owner": "o", "Tags": [], "Target": None})
+
+
+def test_map_node_without_assignment_tags_or_owner() -> None:
+    node = su_node(message=su_message())
+    del node["assignment"]["tags"]
+    env = envelope_from_su_node(node, make_ao_global())
+    assert is_nan(env.message.nonce) and is_nan(env.message.timestamp) and env.message.target is UNDEFINED
+    with pytest.raises(InvalidMessageError, match=r"^Invalid owner on message message-123$"):
+        envelope_from_su_node(su_node(message=su_message(owner=None)), make_ao_global())
