@@ -13,12 +13,14 @@ or sleep. Where to start, in stream order (reference-cu.md §2.7-§2.11):
 * `needs_process_message`, `process_message`: the cold-start process message (§2.9);
 * `hydrate_envelope` (`with_deep_hash`, `apply_transaction`, `validate_envelope`) on every
   envelope of the merged stream, crons and the process message included (§2.10);
+* `CronDeduper`: the evaluation loop's cron de-duplication (§2.12);
 * `module_message_js`, `AoGlobal.to_js`: the exact ``handle(message, env)`` objects (§2.11).
 """
 
 from ._cron import (
     BLOCK_GAP_TOLERANCE_S,
     BlockRange,
+    CronDeduper,
     CronMerger,
     CronSchedule,
     find_missing_blocks,
@@ -96,6 +98,7 @@ __all__ = [
     "AoGlobal",
     "Block",
     "BlockRange",
+    "CronDeduper",
     "CronInterval",
     "CronMerger",
     "CronSchedule",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -33,6 +34,7 @@ from ._model import AoGlobal, Block, CronInterval, Envelope, Message, Number, Ta
 __all__ = [
     "BLOCK_GAP_TOLERANCE_S",
     "BlockRange",
+    "CronDeduper",
     "CronMerger",
     "CronSchedule",
     "find_missing_blocks",
@@ -48,6 +50,9 @@ CRON_INTERVAL: Final = "Cron-Interval"
 # /^Cron-Tag-(.+)$/ : JS `.` stops at line terminators and `$` is the end of input.
 _CRON_TAG_RE: Final = re.compile("Cron-Tag-([^\n\r\u2028\u2029]+)")
 _BLOCK_UNITS: Final = ("blocks", "block")  # case-sensitive in the reference (§8.3 #18)
+
+CRON_DEDUPE_SIZE: Final = 100
+"""evaluate.js ``evaledCrons``: how many recent cron keys are remembered (an LRU of 100)."""
 
 BLOCK_GAP_TOLERANCE_S: Final = 90
 """``findMissingBlocksIn``: no fetch when the newest cached block is at most this many seconds
@@ -417,3 +422,36 @@ class CronMerger:
         for envelope in scheduled:
             yield from self.push(envelope)
         yield from self.finish()
+
+
+class CronDeduper:
+    """evaluate.js's cron de-duplication (reference-cu.md §2.12 step 1).
+
+    A cron envelope whose ``"<Timestamp>-<cron>"`` key is among the last `CRON_DEDUPE_SIZE`
+    keys seen in this stream is skipped (never evaluated). The stream's starting point counts
+    as seen when it was itself a cron (``from``/``fromCron``). Keys are only ever added, so the
+    reference's LRU evicts oldest-first. It does not catch the duplicate-second quirk of §A.7
+    (the two copies have different Timestamps).
+    """
+
+    __slots__ = ("_seen",)
+
+    def __init__(self, *, from_timestamp: Any = None, from_cron: str | None = None) -> None:
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        if from_cron:
+            self._remember(f"{js_string(from_timestamp)}-{from_cron}")
+
+    def _remember(self, key: str) -> None:
+        self._seen[key] = None
+        if len(self._seen) > CRON_DEDUPE_SIZE:
+            self._seen.popitem(last=False)
+
+    def is_duplicate(self, envelope: Envelope) -> bool:
+        """Whether to skip ``envelope``; a new cron key is remembered. Non-crons are never skipped."""
+        if not envelope.cron:
+            return False
+        key = f"{js_string(envelope.message.timestamp)}-{envelope.cron}"
+        if key in self._seen:
+            return True
+        self._remember(key)
+        return False

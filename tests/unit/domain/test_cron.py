@@ -18,10 +18,12 @@ from hypothesis import strategies as st
 from aocu.domain import (
     Block,
     BlockRange,
+    CronDeduper,
     CronInterval,
     CronMerger,
     CronSchedule,
     Envelope,
+    Message,
     Tag,
     envelope_from_su_node,
     find_missing_blocks,
@@ -465,3 +467,30 @@ def test_left_most_block_is_the_starting_point_or_the_spawn_block() -> None:
     assert left_most_block(spawn, None, None) == spawn  # cold start
     assert left_most_block(spawn, 0, 5) == spawn  # `ctx.from ?` is JS truthiness
     assert left_most_block(spawn, T0 + 5, 1001) == Block(1001, T0 + 5)
+
+
+def test_cron_dedupe_like_the_evaluation_loop() -> None:
+    # evaluate.test.js: a cron equal to the starting point and a repeated (Timestamp, cron) are
+    # skipped; 5 envelopes -> 3 evaluations.
+    ao = make_ao_global()
+
+    def env(ts: int, cron: str | None) -> Envelope:
+        return Envelope(ordinate="1", name="n", cron=cron, ao_global=ao, message=Message(timestamp=ts))
+
+    stream = [
+        env(1702846520559, "1-10-minutes"),  # duplicate of the starting point
+        env(1702846520559, None),
+        env(1702846520600, "1-20-minutes"),
+        env(1702846520600, "1-20-minutes"),  # duplicate of the previous
+        env(1702846520700, "1-20-minutes"),
+    ]
+    dedupe = CronDeduper(from_timestamp=1702846520559, from_cron="1-10-minutes")
+    kept = [e for e in stream if not dedupe.is_duplicate(e)]
+    assert kept == [stream[1], stream[2], stream[4]]
+    # Without a cron starting point nothing is pre-seeded; only the last 100 keys are remembered.
+    dedupe = CronDeduper(from_timestamp=1702846520559)
+    assert not dedupe.is_duplicate(stream[0])
+    for k in range(100):
+        assert not dedupe.is_duplicate(env(k, "0-1-second"))
+    assert not dedupe.is_duplicate(stream[0])  # evicted, oldest first
+    assert dedupe.is_duplicate(env(99, "0-1-second"))
