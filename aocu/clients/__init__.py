@@ -14,6 +14,7 @@ and error translation; ``_errors.py`` the error tree; ``config.py`` the settings
             ...
 """
 
+from ._breaker import CircuitBreaker
 from ._errors import (
     CircuitOpenError,
     InvalidSchedulerLocationError,
@@ -28,7 +29,7 @@ from ._errors import (
     UpstreamStatusError,
     UpstreamTimeoutError,
 )
-from ._gateway import CircuitBreaker, HttpGatewayClient
+from ._gateway import HttpGatewayClient
 from ._locator import HttpSchedulerLocator, MemorySchedulerLocationStore
 from ._open import make_http_client, open_gateway_client, open_scheduler_client, open_scheduler_locator
 from ._retry import RetryPolicy

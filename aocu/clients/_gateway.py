@@ -12,14 +12,14 @@ from __future__ import annotations
 import functools
 import os
 import random
-from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import trio
 
+from ._breaker import CircuitBreaker
 from ._errors import (
     CircuitOpenError,
     NotFoundError,
@@ -55,7 +55,7 @@ from ._retry import map_httpx_errors, read_capped, run_operation, send
 from .base import Block, CheckpointRecord, TransactionMeta
 from .config import ClientsConfig, join_url
 
-__all__ = ["CircuitBreaker", "HttpGatewayClient", "parse_checkpoint", "parse_transaction_meta"]
+__all__ = ["HttpGatewayClient", "parse_checkpoint", "parse_transaction_meta"]
 
 T = TypeVar("T")
 
@@ -128,74 +128,6 @@ def _parse_blocks_page(data: object) -> tuple[list[Block], bool]:
             )
         )
     return out, has_next
-
-
-# --- circuit breaker ---------------------------------------------------------------------
-
-
-class CircuitBreaker:
-    """opossum's breaker as ao-block.js configures it, on trio's clock.
-
-    Counts calls and failures over a rolling ``window_s``; once at least ``volume_threshold``
-    calls were made and more than ``error_percentage`` of them failed, the breaker opens and
-    refuses calls for ``reset_s``; then one trial call is let through (half-open) whose outcome
-    closes or re-opens it. Defaults: opossum's 10 s window; ao-block.js's 50 %, 15 s, 15 calls.
-    """
-
-    def __init__(
-        self,
-        *,
-        error_percentage: float = 50.0,
-        reset_s: float = 15.0,
-        volume_threshold: int = 15,
-        window_s: float = 10.0,
-    ) -> None:
-        self.error_percentage = error_percentage
-        self.reset_s = reset_s
-        self.volume_threshold = volume_threshold
-        self.window_s = window_s
-        self._events: deque[tuple[float, bool]] = deque()  # (time, failed)
-        self._opened_at: float | None = None
-        self._trial_running = False
-
-    @property
-    def state(self) -> str:
-        if self._opened_at is None:
-            return "closed"
-        return "half-open" if trio.current_time() >= self._opened_at + self.reset_s else "open"
-
-    def _record(self, failed: bool) -> None:
-        now = trio.current_time()
-        self._events.append((now, failed))
-        while self._events and self._events[0][0] <= now - self.window_s:
-            self._events.popleft()
-
-    async def call(self, fn: Callable[[], Awaitable[T]], on_open: Callable[[], UpstreamError]) -> T:
-        state = self.state
-        if state == "open" or (state == "half-open" and self._trial_running):
-            raise on_open()
-        trial = state == "half-open"
-        self._trial_running = trial
-        try:
-            result = await fn()
-        except UpstreamError:
-            self._record(True)
-            if trial:
-                self._opened_at = trio.current_time()
-            else:
-                calls = len(self._events)
-                failures = sum(1 for _, failed in self._events if failed)
-                if calls >= self.volume_threshold and failures * 100 / calls > self.error_percentage:
-                    self._opened_at = trio.current_time()
-            raise
-        finally:
-            if trial:
-                self._trial_running = False
-        self._record(False)
-        if trial:
-            self._opened_at = None
-            self._events.clear()
-        return result
 
 
 # --- the client --------------------------------------------------------------------------

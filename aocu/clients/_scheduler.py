@@ -1,8 +1,9 @@
 """The Scheduler Unit client: process record, message meta, latest, timestamp, message pages.
 
 `HttpSchedulerClient` implements `SchedulerClient` over one shared ``httpx.AsyncClient`` (any SU
-URL) on the trio thread. Calls, parameters and response mapping follow ``servers/cu/src/effects/
-ao-su.js`` (reference-cu.md §2.2, §2.3, §2.7, §2.8.2; the SU's routes in servers/su/src/main.rs).
+URL) on the trio thread. Calls and parameters follow ``servers/cu/src/effects/ao-su.js``
+(reference-cu.md §2.2, §2.3, §2.7, §2.8.2; the SU's routes in servers/su/src/main.rs); the
+response shapes are parsed in ``_su_format.py``.
 It never yields an SU item it cannot vouch for: pages are checked for repeats, reordering and
 nonce gaps (`_PageChecker`). Start with `HttpSchedulerClient.message_pages`.
 """
@@ -18,39 +19,13 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from ._errors import UpstreamSequenceError
-from ._parse import (
-    ShapeError,
-    as_int,
-    as_list,
-    as_object,
-    as_opt_str,
-    as_str,
-    first_tag,
-    join,
-    js_parse_int,
-    owner_at,
-    tag_values,
-    tags_at,
-)
+from ._parse import ShapeError
 from ._retry import read_json, run_operation, send, shape_error
-from .base import (
-    Assignment,
-    MessageMeta,
-    MessagePage,
-    ProcessMeta,
-    ScheduledMessage,
-    SchedulerTimestamp,
-    SuMessage,
-)
+from ._su_format import parse_message_meta, parse_page, parse_process, parse_timestamp
+from .base import MessageMeta, MessagePage, ProcessMeta, ScheduledMessage, SchedulerTimestamp
 from .config import ClientsConfig
 
-__all__ = [
-    "HttpSchedulerClient",
-    "parse_message_meta",
-    "parse_page",
-    "parse_process",
-    "parse_timestamp",
-]
+__all__ = ["HttpSchedulerClient"]
 
 UPSTREAM = "scheduler"
 # The SU answers every failure with 400 {"error": "..."} (err_response in servers/su/src/main.rs);
@@ -63,204 +38,6 @@ REDIRECT_STATUSES = (301, 302, 307, 308)
 
 def _su_not_found(status: int, body: str) -> bool:
     return status == 400 and _SU_NOT_FOUND.search(body) is not None
-
-
-# --- response parsing (pure) -------------------------------------------------------------
-
-
-def parse_process(body: object, process_id: str) -> ProcessMeta:
-    """``loadProcessWith`` + ``loadProcessSchema``: owner/tags required, ``timestamp`` a number ≥ 1."""
-    obj = as_object(body, "")
-    block_height = js_parse_int(obj.get("block"))
-    if block_height is None:
-        raise ShapeError("block", f"expected a block height, got {obj.get('block')!r}")
-    timestamp = as_int(obj.get("timestamp"), "timestamp")
-    if timestamp < 1:
-        raise ShapeError("timestamp", f"expected a timestamp >= 1, got {timestamp}")
-    data = obj.get("data")
-    return ProcessMeta(
-        process_id=process_id,
-        owner=owner_at(obj, "owner", ""),
-        tags=tags_at(obj, "tags", ""),
-        block_height=block_height,
-        timestamp=timestamp,
-        signature=as_opt_str(obj.get("signature"), "signature"),
-        anchor=as_opt_str(obj.get("anchor"), "anchor"),
-        data=as_opt_str(data, "data"),
-    )
-
-
-def _int_tag(tags: tuple[Any, ...], name: str, path: str) -> int:
-    value = first_tag(tags, name)
-    number = js_parse_int(value)
-    if number is None:
-        raise ShapeError(path, f"tag {name!r}: expected an integer, got {value!r}")
-    return number
-
-
-def parse_message_meta(body: object, *, latest: bool) -> MessageMeta:
-    """``loadMessageMetaWith``/``loadProcessLatestWith``: current ``{message, assignment}`` or legacy.
-
-    Current: assignment tags ``Process``, ``Timestamp``, ``Nonce`` (``parseInt``). Legacy (no
-    ``assignment`` key): ``process_id``, ``timestamp``, ``nonce`` as they are. A message needs both
-    numbers (``loadMessageMetaSchema``); ``/latest`` needs the nonce (``evalToNonce``).
-    """
-    obj = as_object(body, "")
-    if "assignment" in obj:
-        assignment = obj.get("assignment")
-        raw_tags = assignment.get("tags") if isinstance(assignment, dict) else None
-        tags = tags_at({"tags": raw_tags}, "tags", "assignment", default_empty=True)
-        process_id: object = first_tag(tags, "Process")
-        timestamp = js_parse_int(first_tag(tags, "Timestamp"))
-        nonce = js_parse_int(first_tag(tags, "Nonce"))
-        where = "assignment.tags"
-    else:
-        process_id = obj.get("process_id")
-        raw_ts, raw_nonce = obj.get("timestamp"), obj.get("nonce")
-        timestamp = None if raw_ts is None else as_int(raw_ts, "timestamp")
-        nonce = None if raw_nonce is None else as_int(raw_nonce, "nonce")
-        where = ""
-    pid = as_str(process_id, join(where, "Process") if where else "process_id", non_empty=True)
-    if nonce is None:
-        raise ShapeError(join(where, "Nonce") if where else "nonce", "expected a nonce")
-    if latest:
-        if nonce < 0:
-            raise ShapeError(join(where, "Nonce") if where else "nonce", f"expected a nonce >= 0, got {nonce}")
-    elif timestamp is None:
-        raise ShapeError(join(where, "Timestamp") if where else "timestamp", "expected a timestamp")
-    return MessageMeta(process_id=pid, timestamp=timestamp, nonce=nonce)
-
-
-def parse_timestamp(body: object) -> SchedulerTimestamp:
-    """``loadTimestampWith``: ``{timestamp, block_height}`` strings through ``parseInt``."""
-    obj = as_object(body, "")
-    timestamp = js_parse_int(obj.get("timestamp"))
-    height = js_parse_int(obj.get("block_height"))
-    if timestamp is None:
-        raise ShapeError("timestamp", f"expected an integer, got {obj.get('timestamp')!r}")
-    if height is None:
-        raise ShapeError("block_height", f"expected an integer, got {obj.get('block_height')!r}")
-    return SchedulerTimestamp(timestamp=timestamp, block_height=height)
-
-
-def _cursor(edge: Mapping[str, Any], path: str) -> str:
-    cursor = edge.get("cursor")
-    if cursor is None:
-        return ""
-    if isinstance(cursor, bool) or not isinstance(cursor, str | int):
-        raise ShapeError(join(path, "cursor"), "expected a string")
-    return str(cursor)
-
-
-def _parse_current_node(node: Mapping[str, Any], path: str) -> tuple[SuMessage | None, Assignment]:
-    # mapNode (ao-su.js): the assignment's tags carry the sequencing; message null = assignment.
-    apath = join(path, "assignment")
-    assignment = as_object(node.get("assignment"), apath)
-    tags = tags_at(assignment, "tags", apath)
-    tpath = join(apath, "tags")
-    raw_owner = assignment.get("owner")
-    parsed = Assignment(
-        id=as_opt_str(assignment.get("id"), join(apath, "id")),
-        owner=owner_at(assignment, "owner", apath) if raw_owner is not None else None,
-        tags=tags,
-        process_id=first_tag(tags, "Process"),
-        epoch=_int_tag(tags, "Epoch", tpath),
-        nonce=_int_tag(tags, "Nonce", tpath),
-        timestamp=_int_tag(tags, "Timestamp", tpath),
-        block_height=_int_tag(tags, "Block-Height", tpath),
-        hash_chain=first_tag(tags, "Hash-Chain"),
-        message_id=first_tag(tags, "Message"),
-        exclude=tag_values(tags, "Exclude"),
-    )
-    mpath = join(path, "message")
-    raw_message = node.get("message")
-    # isAssignment is `message.id` being nil (ao-su.js), not just `message` being null.
-    if raw_message is None or (isinstance(raw_message, dict) and raw_message.get("id") is None):
-        if not parsed.message_id:
-            raise ShapeError(tpath, "an assignment without a message needs a 'Message' tag")
-        return None, parsed
-    message = as_object(raw_message, mpath)
-    if not parsed.process_id:
-        raise ShapeError(tpath, "a scheduled message needs a 'Process' tag")
-    return _parse_message(message, mpath, data=message.get("data")), parsed
-
-
-def _parse_message(
-    message: Mapping[str, Any],
-    mpath: str,
-    *,
-    data: object,
-    owner_from: Mapping[str, Any] | None = None,
-    owner_path: str = "",
-) -> SuMessage:
-    return SuMessage(
-        id=as_str(message.get("id"), join(mpath, "id"), non_empty=True),
-        owner=owner_at(owner_from, "owner", owner_path)
-        if owner_from is not None
-        else owner_at(message, "owner", mpath),
-        tags=tags_at(message, "tags", mpath, default_empty=True),
-        data=as_opt_str(data, join(mpath, "data")),
-        signature=as_opt_str(message.get("signature"), join(mpath, "signature")),
-        anchor=as_opt_str(message.get("anchor"), join(mpath, "anchor")),
-        target=as_opt_str(message.get("target"), join(mpath, "target")),
-    )
-
-
-def _parse_legacy_node(node: Mapping[str, Any], path: str) -> tuple[SuMessage, Assignment]:
-    # The SU shape before aop-1 (removed from the CU in 931dc2c4, "remove legacy su response
-    # handling #570"): sequencing fields on the node, owner and data beside the message.
-    block_height = js_parse_int(None if node.get("block") is None else str(node.get("block")))
-    if block_height is None:
-        raise ShapeError(join(path, "block"), f"expected a block height, got {node.get('block')!r}")
-    process_id = as_str(node.get("process_id"), join(path, "process_id"), non_empty=True)
-    assignment = Assignment(
-        id=None,
-        owner=None,
-        tags=(),
-        process_id=process_id,
-        epoch=as_int(node.get("epoch"), join(path, "epoch")),
-        nonce=as_int(node.get("nonce"), join(path, "nonce")),
-        timestamp=as_int(node.get("timestamp"), join(path, "timestamp")),
-        block_height=block_height,
-        hash_chain=as_opt_str(node.get("hash_chain"), join(path, "hash_chain")),
-        message_id=None,
-        exclude=(),
-    )
-    mpath = join(path, "message")
-    message = _parse_message(
-        as_object(node.get("message"), mpath),
-        mpath,
-        data=node.get("data"),
-        owner_from=node,
-        owner_path=path,
-    )
-    return message, assignment
-
-
-def parse_page(body: object) -> tuple[tuple[ScheduledMessage, ...], bool]:
-    """``{page_info: {has_next_page}, edges: [{cursor, node}]}`` → items and ``has_next_page``.
-
-    Each node in the current shape (``{message, assignment}``, servers/su json.rs) or the legacy
-    one (no ``assignment`` key); the reference has accepted both, the legacy one until 2024-04.
-    """
-    obj = as_object(body, "")
-    page_info = as_object(obj.get("page_info"), "page_info")
-    has_next = page_info.get("has_next_page")
-    if not isinstance(has_next, bool):
-        raise ShapeError("page_info.has_next_page", "expected a boolean")
-    items: list[ScheduledMessage] = []
-    for i, raw_edge in enumerate(as_list(obj.get("edges"), "edges")):
-        path = join("edges", i)
-        edge = as_object(raw_edge, path)
-        npath = join(path, "node")
-        node = as_object(edge.get("node"), npath)
-        message: SuMessage | None
-        if "assignment" in node:
-            message, assignment = _parse_current_node(node, npath)
-        else:
-            message, assignment = _parse_legacy_node(node, npath)
-        items.append(ScheduledMessage(cursor=_cursor(edge, path), message=message, assignment=assignment))
-    return tuple(items), has_next
 
 
 # --- sequence checks ---------------------------------------------------------------------
