@@ -18,6 +18,8 @@ Everything copies ``servers/cu/src/domain/lib/loadMessages.js``, quirks included
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import re
 from collections import OrderedDict
@@ -285,6 +287,14 @@ class CronSchedule:
         self.ao_global = ao_global
         self._block_based = [(i, c) for i, c in enumerate(c for c in crons if c.is_block_based)]
         self._time_based = list(enumerate(_v8_sort_by_value([c for c in crons if c.unit == "seconds"])))
+        # The reference filters all blocks per boundary pair; when the timestamps are sorted (the
+        # normal case) the filter is a contiguous slice that bisect finds.
+        stamps = [b.timestamp for b in self.blocks]
+        self._stamps: list[Number] | None = (
+            stamps
+            if all(_is_num(t) for t in stamps) and all(a <= b for a, b in itertools.pairwise(stamps))
+            else None
+        )
         # Periods that can fire, as exact ints (a finite float period is integral: a floor).
         self._firing = [
             (i, c, int(c.value)) for i, c in self._time_based if _is_num(c.value) and math.isfinite(c.value)
@@ -320,7 +330,10 @@ class CronSchedule:
         if not (_is_num(lt) and _is_num(rt)) or not (self._block_based or self._firing) or not lt < rt:
             return
         ticks = -((lt - rt) // 1000)  # number of k with lt + 1000k < rt
-        in_range = [b for b in self.blocks if b.timestamp > lt and b.timestamp < rt]
+        if self._stamps is not None:
+            in_range = self.blocks[bisect.bisect_right(self._stamps, lt) : bisect.bisect_left(self._stamps, rt)]
+        else:
+            in_range = tuple(b for b in self.blocks if b.timestamp > lt and b.timestamp < rt)
         s0 = _seconds(lt)
         origin_s = _seconds(self.origin.timestamp)
         origin_h = self.origin.height
