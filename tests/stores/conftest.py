@@ -40,9 +40,12 @@ async def _guard() -> AsyncIterator[None]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # The guard is a trio fixture, so only trio (async) tests can take it.
+    # The guard is a trio fixture, so only trio (async) tests can take it. This hook sees the
+    # whole session's items: only this directory's tests can see the fixture.
+    here = Path(__file__).parent
     for item in items:
-        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.function):
+        if (isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.function)
+                and here in item.path.parents):
             item.fixturenames.append("_guard")
 
 
