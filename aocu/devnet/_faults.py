@@ -246,6 +246,25 @@ def _reset_connection() -> bool:
     return True
 
 
+def _shield_last_body(send: Send) -> Send:
+    """Send the response's last body message shielded from cancellation.
+
+    While hypercorn handles that message it recycles the connection and restarts its
+    keep-alive idle watcher (``TCPServer._idle_timeout``) from the sending task.
+    quart-trio cancels that task as soon as the request reports ``http.disconnect``,
+    which the recycling itself delivers, so the watcher's ``nursery.start`` is
+    cancelled: idle connections then never time out and a shutdown waits the full
+    ``graceful_timeout`` for them (measured: hypercorn 0.18, quart-trio 0.12).
+    """
+    async def shielded(message: Message) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            with trio.CancelScope(shield=True):
+                await send(message)
+        else:
+            await send(message)
+    return shielded
+
+
 class FaultMiddleware:
     """ASGI wrapper applying the transport faults of ``table`` to ``app``'s requests."""
 
@@ -256,8 +275,11 @@ class FaultMiddleware:
         self._classify = classify
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(ADMIN_PREFIX):
+        if scope["type"] != "http":
             await self._app(scope, receive, send)
+            return
+        if scope["path"].startswith(ADMIN_PREFIX):
+            await self._app(scope, receive, _shield_last_body(send))
             return
         endpoint, process_id = self._classify(scope)
         scope["aocu.devnet"] = {"endpoint": endpoint, "process_id": process_id}
@@ -267,7 +289,7 @@ class FaultMiddleware:
                 await trio.sleep(f.latency_s)
         action = next((f for f in faults if f.mode != "latency"), None)
         if action is None:
-            await self._app(scope, receive, send)
+            await self._app(scope, receive, _shield_last_body(send))
         elif action.mode == "status":
             message = f"devnet fault: injected {action.status} on {endpoint}"
             await _respond(send, action.status, _error_body(message))

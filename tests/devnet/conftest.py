@@ -4,7 +4,8 @@
 * Time is a `ManualClock` starting at `START_MS`: ids, timestamps and heights are
   the same on every run; only the fault tests wait in real time, for fractions of
   a second.
-* Every test runs under a `TEST_TIMEOUT_S` watchdog, so a hang fails instead of
+* Every test runs under a `TEST_TIMEOUT_S` watchdog (an async autouse fixture, so tests
+  are `async def` even when they await nothing), so a hang fails instead of
   blocking the suite.
 * HTTP goes through httpx with ``trust_env=False`` (no proxy from the environment).
 """
