@@ -22,7 +22,6 @@ from typing import Final
 __all__ = ["base64url_encode", "js_string_units", "node_base64_decode", "node_utf8", "wtf8"]
 
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
-_LONE: Final = re.compile("[\ud800-\udfff]")
 
 # Node's unbase64 table: both alphabets decode everywhere.
 _B64_VALUES: Final[dict[str, int]] = {
@@ -45,7 +44,8 @@ def node_utf8(s: str) -> bytes:
     try:
         return s.encode("utf-8")
     except UnicodeEncodeError:
-        return _LONE.sub("\ufffd", js_string_units(s)).encode("utf-8")
+        # After joining pairs, any surrogate left is a lone one.
+        return _SURROGATE.sub("\ufffd", js_string_units(s)).encode("utf-8")
 
 
 def wtf8(s: str) -> bytes:
