@@ -9,6 +9,7 @@ circuit breaker); reference-cu.md §2.5.6, §2.6, §2.8.2, §2.10.2. Start with 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import random
@@ -399,17 +400,18 @@ class HttpGatewayClient:
                 size = 0
                 async with await trio.open_file(tmp, "wb") as out:
                     with map_httpx_errors(ARWEAVE, "GET", url):
-                        async for chunk in response.aiter_bytes(DOWNLOAD_CHUNK_BYTES):
-                            size += len(chunk)
-                            if size > limit:
-                                raise ResponseTooLargeError(
-                                    f"body exceeds the {limit}-byte limit",
-                                    upstream=ARWEAVE,
-                                    method="GET",
-                                    url=url,
-                                    status=response.status_code,
-                                )
-                            await out.write(chunk)
+                        async with contextlib.aclosing(response.aiter_bytes(DOWNLOAD_CHUNK_BYTES)) as body:
+                            async for chunk in body:
+                                size += len(chunk)
+                                if size > limit:
+                                    raise ResponseTooLargeError(
+                                        f"body exceeds the {limit}-byte limit",
+                                        upstream=ARWEAVE,
+                                        method="GET",
+                                        url=url,
+                                        status=response.status_code,
+                                    )
+                                await out.write(chunk)
                 return size
 
         try:

@@ -40,6 +40,7 @@ __all__ = [
     "map_httpx_errors",
     "read_capped",
     "read_json",
+    "read_prefix",
     "retry_loop",
     "run_operation",
     "send",
@@ -242,18 +243,35 @@ async def read_capped(response: httpx.Response, limit: int, *, upstream: str) ->
     chunks: list[bytes] = []
     size = 0
     with map_httpx_errors(upstream, request.method, str(request.url)):
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > limit:
-                raise ResponseTooLargeError(
-                    f"body exceeds the {limit}-byte limit",
-                    upstream=upstream,
-                    method=request.method,
-                    url=str(request.url),
-                    status=response.status_code,
-                )
-            chunks.append(chunk)
+        async with contextlib.aclosing(response.aiter_bytes()) as body:
+            async for chunk in body:
+                size += len(chunk)
+                if size > limit:
+                    raise ResponseTooLargeError(
+                        f"body exceeds the {limit}-byte limit",
+                        upstream=upstream,
+                        method=request.method,
+                        url=str(request.url),
+                        status=response.status_code,
+                    )
+                chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def read_prefix(response: httpx.Response, limit: int) -> bytes:
+    """At most the first ``limit`` bytes of the body (for error excerpts); transport errors end it."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with contextlib.aclosing(response.aiter_bytes()) as body:
+            async for chunk in body:
+                chunks.append(chunk)
+                size += len(chunk)
+                if size >= limit:
+                    break
+    except (httpx.TransportError, httpx.StreamError, httpx.DecodingError):
+        pass  # the status is the news; a broken error body only shortens the excerpt
+    return b"".join(chunks)[:limit]
 
 
 @contextlib.asynccontextmanager
@@ -282,10 +300,7 @@ async def send(
     try:
         accept = ok_statuses if ok_statuses is not None else (lambda s: 200 <= s <= 299)
         if not accept(response.status_code):
-            try:
-                body = await read_capped(response, BODY_EXCERPT_CHARS * 4, upstream=upstream)
-            except ResponseTooLargeError:
-                body = b""
+            body = await read_prefix(response, BODY_EXCERPT_CHARS * 4)
             raise status_error(response, body, upstream=upstream, not_found=not_found)
         yield response
     finally:
