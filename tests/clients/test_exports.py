@@ -6,6 +6,8 @@ Like httpx's tests/test_exported_members.py (style.md §2.1): nothing public is 
 
 from __future__ import annotations
 
+import inspect
+
 import aocu.clients as clients
 from aocu import errors
 
@@ -20,7 +22,7 @@ def test_all_is_sorted_and_complete() -> None:
 def test_every_export_comes_from_this_package() -> None:
     for name in clients.__all__:
         obj = getattr(clients, name)
-        if isinstance(obj, type) or callable(obj):  # not the LocationKind alias
+        if isinstance(obj, type) or inspect.isfunction(obj):  # not the LocationKind alias
             assert obj.__module__.startswith("aocu.clients"), name
 
 
