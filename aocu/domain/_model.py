@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, NamedTuple, TypeAlias
+from typing import Any, Final, TypeAlias
 
 from aocu.arweave import address_from
 from aocu.jsjson import UNDEFINED
+from aocu.model import Tag
 
 __all__ = [
     "MESSAGE_KEYS",
@@ -43,13 +44,6 @@ __all__ = [
 
 Undefined: TypeAlias = type(UNDEFINED)  # type: ignore[valid-type]
 Number: TypeAlias = int | float
-
-
-class Tag(NamedTuple):
-    """One ``{name, value}`` tag; both strings."""
-
-    name: str
-    value: str
 
 
 Tags: TypeAlias = tuple[Tag, ...]

@@ -53,7 +53,12 @@ def output_text(output: Any) -> str:
 
 
 def normalize(raw: dict[str, Any]) -> dict[str, Any]:
-    """The CU's view of a loader result: defaults as ``mergeOutput`` sets them."""
+    """The CU's view of a loader result (``mergeOutput``), in the key order it is stored and served.
+
+    ``Messages``/``Assignments``/``Spawns`` default to ``[]``, ``Output`` to ``""`` (numbers
+    become strings); ``GasUsed`` and ``Error`` appear when the loader gave them (reference-cu.md
+    §1.3, §2.13).
+    """
     output = raw.get("Output")
     if output is None:
         output = ""
@@ -61,13 +66,14 @@ def normalize(raw: dict[str, Any]) -> dict[str, Any]:
         from aocu.jsjson import stringify
         output = stringify(output) or ""
     result: dict[str, Any] = {
-        "Output": output,
         "Messages": raw.get("Messages") or [],
-        "Spawns": raw.get("Spawns") or [],
         "Assignments": raw.get("Assignments") or [],
-        "GasUsed": raw.get("GasUsed", 0),
+        "Spawns": raw.get("Spawns") or [],
+        "Output": output,
     }
-    if raw.get("Error"):
+    if raw.get("GasUsed") is not None:
+        result["GasUsed"] = raw["GasUsed"]
+    if raw.get("Error") is not None:
         result["Error"] = raw["Error"]
     return result
 

@@ -19,36 +19,23 @@ from typing import Any
 
 import trio
 
+from aocu.stores import MemoryPoint
+
 from ._live import LiveProcess
-
-
-@dataclass(frozen=True, slots=True)
-class Position:
-    """Where a process's memory stands: after this message (the reference's ``evaluation``)."""
-
-    process_id: str
-    module_id: str
-    message_id: str | None
-    timestamp: int | None
-    nonce: int | None
-    epoch: int | None
-    ordinate: str | None
-    block_height: int | None
-    cron: str | None
-    assignment_id: str | None = None
-    hash_chain: str | None = None
-    gas_used: int = 0            # accumulated since the last checkpoint (eager trigger)
-    eval_time_ms: float = 0.0
 
 
 @dataclass(slots=True)
 class Hot:
+    """A live process, the point its memory stands at, and the eager-checkpoint counters."""
+
     live: LiveProcess
-    position: Position
+    position: MemoryPoint
     last_used: float
+    gas_used: int = 0              # accumulated since the last checkpoint (§2.15)
+    eval_time_ms: float = 0.0
 
 
-Drain = Callable[[LiveProcess, Position], Awaitable[None]]
+Drain = Callable[[LiveProcess, MemoryPoint], Awaitable[None]]
 
 
 class ProcessMemoryCache:
@@ -59,8 +46,8 @@ class ProcessMemoryCache:
         self._drain = drain
         self._clock = clock
         self._entries: OrderedDict[str, Hot] = OrderedDict()
-        self._checked_out: dict[str, Position | None] = {}
-        self._draining_send, self._draining_recv = trio.open_memory_channel[tuple[LiveProcess, Position]](64)
+        self._checked_out: dict[str, MemoryPoint | None] = {}
+        self._draining_send, self._draining_recv = trio.open_memory_channel[tuple[LiveProcess, MemoryPoint]](64)
         self.drained = 0
 
     # -- accounting -------------------------------------------------------------------
@@ -74,7 +61,7 @@ class ProcessMemoryCache:
     def __contains__(self, process_id: str) -> bool:
         return process_id in self._entries
 
-    def peek(self, process_id: str) -> Position | None:
+    def peek(self, process_id: str) -> MemoryPoint | None:
         hot = self._entries.get(process_id)
         return hot.position if hot is not None else None
 
@@ -91,14 +78,15 @@ class ProcessMemoryCache:
             self._checked_out[process_id] = hot.position
         return hot
 
-    def checkin(self, live: LiveProcess, position: Position) -> None:
+    def checkin(self, live: LiveProcess, position: MemoryPoint, *, gas_used: int = 0,
+                eval_time_ms: float = 0.0) -> None:
         """Put a live process back (or in for the first time) as the most recently used."""
         pid = position.process_id
         self._checked_out.pop(pid, None)
         if live.memory_size > self.max_bytes:
             self._queue_drain(live, position)       # never fits: straight to its file
             return
-        self._entries[pid] = Hot(live, position, self._clock())
+        self._entries[pid] = Hot(live, position, self._clock(), gas_used, eval_time_ms)
         self._entries.move_to_end(pid)
         self._evict_over_budget()
 
@@ -121,7 +109,7 @@ class ProcessMemoryCache:
             self._queue_drain(hot.live, hot.position)
         return len(stale)
 
-    def _queue_drain(self, live: LiveProcess, position: Position) -> None:
+    def _queue_drain(self, live: LiveProcess, position: MemoryPoint) -> None:
         if self._drain is None:
             return
         try:

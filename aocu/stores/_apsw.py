@@ -72,7 +72,7 @@ def tags_to_json(tags: tuple[Tag, ...]) -> str:
 
 
 def tags_from_json(text: str) -> tuple[Tag, ...]:
-    return tuple((t["name"], t["value"]) for t in json.loads(text))
+    return tuple(Tag(t["name"], t["value"]) for t in json.loads(text))
 
 
 class ApswProcessStore:

@@ -44,8 +44,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # whole session's items: only this directory's tests can see the fixture.
     here = Path(__file__).parent
     for item in items:
-        if (isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.function)
-                and here in item.path.parents):
+        if (
+            isinstance(item, pytest.Function)
+            and inspect.iscoroutinefunction(item.function)
+            and here in item.path.parents
+        ):
             item.fixturenames.append("_guard")
 
 

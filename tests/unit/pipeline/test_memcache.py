@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import trio
 
-from aocu.pipeline._memcache import Position, ProcessMemoryCache
+from aocu.pipeline._memcache import ProcessMemoryCache
+from aocu.stores import MemoryPoint
 
 
 @dataclass
@@ -14,15 +15,14 @@ class FakeLive:
     memory_size: int
 
 
-def pos(pid: str) -> Position:
-    return Position(process_id=pid, module_id="m", message_id=None, timestamp=1, nonce=1, epoch=0,
-                    ordinate="1", block_height=1, cron=None)
+def pos(pid: str) -> MemoryPoint:
+    return MemoryPoint(process_id=pid, timestamp=1, ordinate="1", module_id="m", nonce=1)
 
 
 async def test_budget_evicts_least_recently_used_to_the_drain(autojump_clock: trio.abc.Clock) -> None:
     drained: list[str] = []
 
-    async def drain(live: object, position: Position) -> None:
+    async def drain(live: object, position: MemoryPoint) -> None:
         drained.append(position.process_id)
 
     cache = ProcessMemoryCache(max_bytes=250, ttl_s=3600, drain=drain)
@@ -45,7 +45,7 @@ async def test_idle_entries_expire_and_oversized_ones_go_straight_to_a_file(
         autojump_clock: trio.abc.Clock) -> None:
     drained: list[str] = []
 
-    async def drain(live: object, position: Position) -> None:
+    async def drain(live: object, position: MemoryPoint) -> None:
         drained.append(position.process_id)
 
     cache = ProcessMemoryCache(max_bytes=1000, ttl_s=10, drain=drain)

@@ -1,0 +1,104 @@
+"""Conversions between the clients', stores' and domain's value types.
+
+The upstream clients parse SU and gateway answers into typed values; the domain
+rules (ported from the reference) read the SU's raw node shape and their own
+frozen types; the stores keep rows. This module is the one place they meet.
+Pure functions, no I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aocu import domain
+from aocu.clients import ProcessMeta as SuProcessMeta
+from aocu.clients import ScheduledMessage, TransactionMeta
+from aocu.stores import ModuleRecord, ProcessRecord
+
+
+def _tags_js(tags: Any) -> list[dict[str, str]]:
+    return [{"name": t.name, "value": t.value} for t in tags]
+
+
+def _domain_tags(tags: Any) -> domain.Tags:
+    return tuple(domain.Tag(t.name, t.value) for t in tags)
+
+
+def su_node(item: ScheduledMessage) -> dict[str, Any]:
+    """The SU edge's ``node`` as the reference's ``mapNode`` reads it."""
+    assignment = item.assignment
+    node: dict[str, Any] = {
+        "message": None,
+        "assignment": {
+            "id": assignment.id,
+            "owner": ({"address": assignment.owner.address, "key": assignment.owner.key}
+                      if assignment.owner is not None else None),
+            "tags": _tags_js(assignment.tags),
+        },
+    }
+    message = item.message
+    if message is not None:
+        node["message"] = {
+            "id": message.id,
+            "owner": {"address": message.owner.address, "key": message.owner.key},
+            "tags": _tags_js(message.tags),
+            "data": message.data,
+            "signature": message.signature,
+            "anchor": message.anchor,
+            "target": message.target,
+        }
+    return node
+
+
+def process_record(meta: SuProcessMeta) -> ProcessRecord:
+    return ProcessRecord(
+        id=meta.process_id, owner_address=meta.owner.address, owner_key=meta.owner.key, tags=meta.tags,
+        signature=meta.signature, anchor=meta.anchor, block_height=meta.block_height,
+        block_timestamp=meta.timestamp, timestamp=meta.timestamp,
+    )
+
+
+def domain_process(record: ProcessRecord, data: Any = None) -> domain.ProcessMeta:
+    return domain.ProcessMeta(
+        id=record.id, owner=domain.Owner(record.owner_address, record.owner_key or ""),
+        tags=_domain_tags(record.tags), block=domain.Block(record.block_height, record.block_timestamp),
+        signature=record.signature, anchor=record.anchor, data=data,
+    )
+
+
+def module_record(meta: TransactionMeta) -> ModuleRecord:
+    return ModuleRecord(id=meta.id, owner_address=meta.owner.address, owner_key=meta.owner.key,
+                        tags=meta.tags)
+
+
+def domain_module(record: ModuleRecord) -> domain.ModuleMeta:
+    return domain.ModuleMeta(id=record.id, owner=domain.Owner(record.owner_address, record.owner_key or ""),
+                             tags=_domain_tags(record.tags))
+
+
+def domain_transaction(meta: TransactionMeta, skip: domain.GatewaySkip) -> domain.TransactionMeta:
+    from aocu.jsjson import UNDEFINED
+    return domain.TransactionMeta(
+        id=meta.id, owner=domain.Owner(meta.owner.address, meta.owner.key),
+        tags=() if skip.skip_tags else _domain_tags(meta.tags),
+        signature=UNDEFINED if skip.skip_signature else meta.signature,
+        anchor=UNDEFINED if skip.skip_anchor else meta.anchor,
+        recipient=meta.recipient,
+    )
+
+
+class GatewayTransactions:
+    """The gateway as hydration needs it (`aocu.domain.TransactionLoader`)."""
+
+    def __init__(self, gateway: Any) -> None:
+        self._gateway = gateway
+
+    async def load_transaction_meta(self, tx_id: str, skip: domain.GatewaySkip) -> domain.TransactionMeta:
+        meta = await self._gateway.load_transaction_meta(
+            tx_id, skip_tags=skip.skip_tags, skip_signature=skip.skip_signature, skip_anchor=skip.skip_anchor)
+        return domain_transaction(meta, skip)
+
+    async def load_transaction_data(self, tx_id: str) -> str:
+        data = await self._gateway.load_transaction_data(tx_id)
+        text = data.decode("utf-8", "replace")
+        return text[1:] if text.startswith("\ufeff") else text

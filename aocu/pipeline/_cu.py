@@ -1,0 +1,186 @@
+"""`ComputeUnit`: the pipeline behind the HTTP routes (implements `aocu.api.ComputeUnitApi`).
+
+Owns the per-process stream queues and runs every evaluation stream as a task
+of the CU's long-lived nursery (not the request's), so a request that stops
+waiting (busy threshold, client gone) never cancels evaluation: the stream
+finishes and persists its rows for later requests. At most one stream runs per
+process; requests that arrive while it runs are batched into the next one,
+which evaluates to the furthest target among them (issue 4, item 1).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import trio
+
+from aocu import jsjson
+from aocu.api import SortOrder, StateBody
+from aocu.errors import AocuError, InvalidMessageError, TooEarlyError
+from aocu.stores import RangeBound, Sort
+from aocu.stores._cursor import encode_cursor, parse_cursor, resolve_sort
+
+from ._bus import EventBus
+from ._runner import ProcessRunner, RunOutcome, Target
+
+_EMPTY_RESULT: dict[str, Any] = {"Messages": [], "Assignments": [], "Spawns": [], "Output": ""}
+CRON_LIMIT_MAX = 1000
+
+
+@dataclass(slots=True)
+class _Waiter:
+    target: Target
+    done: trio.Event = field(default_factory=trio.Event)
+    outcome: RunOutcome | None = None
+    error: BaseException | None = None
+
+
+@dataclass(slots=True)
+class _Queue:
+    waiting: list[_Waiter] = field(default_factory=list)
+    running: bool = False
+
+
+def _furthest(targets: list[Target]) -> Target:
+    if any(t.timestamp is None for t in targets):
+        return Target()
+    return max(targets, key=lambda t: (t.timestamp, int(t.ordinate) if (t.ordinate or "").isdigit() else -1))
+
+
+class ComputeUnit:
+    def __init__(self, runner: ProcessRunner, nursery: trio.Nursery, *, address: str = "") -> None:
+        self.runner = runner
+        self.events: EventBus = runner.events
+        self._nursery = nursery
+        self._queues: dict[str, _Queue] = {}
+        self._stream_ids = itertools.count(1)
+        self.address = address
+
+    # -- streams --------------------------------------------------------------------------
+    async def evaluate_to(self, process_id: str, target: Target) -> RunOutcome:
+        """Bring ``process_id`` up to ``target``, joining or queueing behind a running stream."""
+        queue = self._queues.setdefault(process_id, _Queue())
+        waiter = _Waiter(target)
+        queue.waiting.append(waiter)
+        if not queue.running:
+            queue.running = True
+            self._nursery.start_soon(self._run_queue, process_id, queue)
+        await waiter.done.wait()          # cancelling this wait leaves the stream running
+        if waiter.error is not None:
+            raise waiter.error
+        assert waiter.outcome is not None
+        return waiter.outcome
+
+    async def _run_queue(self, process_id: str, queue: _Queue) -> None:
+        try:
+            while queue.waiting:
+                batch, queue.waiting = queue.waiting, []
+                stream_id = f"{process_id[:8]}-{next(self._stream_ids)}"
+                try:
+                    outcome = await self.runner.run(process_id, _furthest([w.target for w in batch]), stream_id)
+                except Exception as exc:     # one clear error for every subscriber
+                    for waiter in batch:
+                        waiter.error = exc
+                        waiter.done.set()
+                    continue
+                for waiter in batch:
+                    waiter.outcome = outcome
+                    waiter.done.set()
+        finally:
+            queue.running = False
+            if self._queues.get(process_id) is queue and not queue.waiting:
+                del self._queues[process_id]
+
+    # -- the API ------------------------------------------------------------------------
+    def identity(self) -> dict[str, Any]:
+        return {"address": self.address, "timestamp": int(time.time() * 1000)}
+
+    async def process_owner(self, process_id: str) -> str | None:
+        record = await self.runner.process_record(process_id)
+        return record.owner_address
+
+    async def read_result(self, process_id: str, message_id: str) -> dict[str, Any]:
+        evaluations = self.runner.stores.evaluations
+        row = await evaluations.read_evaluation_by_message(process_id, message_id)
+        if row is not None:
+            return jsjson.parse(row.output)
+        if message_id == process_id:
+            record = await self.runner.process_record(process_id)
+            target = Target(record.timestamp, "0")
+        else:
+            su = await self.runner.su_url(process_id, await self.runner.stores.processes.read_process(process_id))
+            meta = await self.runner.scheduler.load_message_meta(su, process_id, message_id)
+            process_id = meta.process_id or process_id
+            if meta.timestamp is None or meta.nonce is None:
+                raise InvalidMessageError(f"Message {message_id} has no timestamp or nonce on the Scheduler")
+            target = Target(meta.timestamp, str(meta.nonce))
+        outcome = await self.evaluate_to(process_id, target)
+        if message_id in outcome.results:
+            return outcome.results[message_id]
+        row = await evaluations.read_evaluation_by_message(process_id, message_id)
+        if row is not None:
+            return jsjson.parse(row.output)
+        if outcome.exact_hit and outcome.point is not None:
+            point = outcome.point
+            if point.timestamp == target.timestamp and point.ordinate == target.ordinate:
+                return {}             # an exact memory hit carries only Memory (reference quirk)
+            raise TooEarlyError(f"message at nonce {target.ordinate} not found cached, and earlier than "
+                                f"latest known nonce {point.ordinate}")
+        return dict(_EMPTY_RESULT)
+
+    async def _read_page(self, process_id: str, *, from_: str | None, to: str | None, sort: SortOrder | None,
+                         limit: int, only_cron: bool) -> dict[str, Any]:
+        after: RangeBound | None = parse_cursor(from_)
+        upto: RangeBound | None = parse_cursor(to)
+        used = resolve_sort(after, upto, sort, override=only_cron)
+        rows = await self.runner.stores.evaluations.read_results(
+            process_id, after=after, upto=upto, sort=Sort(used), limit=limit + 1, only_cron=only_cron)
+        kept = [row for row in rows if not row.has_error]
+        edges = []
+        for row in kept[:limit]:
+            output = jsjson.parse(row.output)
+            node: dict[str, Any] = {"Messages": output.get("Messages") or [],
+                                    "Assignments": output.get("Assignments") or [],
+                                    "Spawns": output.get("Spawns") or []}
+            if output.get("Output") is not None:
+                node["Output"] = output["Output"]
+            edges.append({"cursor": encode_cursor(row.timestamp, row.ordinate, row.cron, used), "node": node})
+        return {"pageInfo": {"hasNextPage": len(kept) > limit}, "edges": edges}
+
+    async def read_results(self, process_id: str, *, from_: str | None, to: str | None, sort: SortOrder,
+                           limit: int) -> dict[str, Any]:
+        return await self._read_page(process_id, from_=from_, to=to, sort=sort, limit=limit, only_cron=False)
+
+    async def read_cron_results(self, process_id: str, *, from_: str | None, to: str | None, sort: SortOrder,
+                                limit: int) -> dict[str, Any]:
+        upto = parse_cursor(to)
+        target = Target()
+        if upto is not None and upto.timestamp is not None:
+            try:
+                target = Target(int(float(upto.timestamp)), upto.ordinate, upto.cron)
+            except ValueError:
+                target = Target()
+        await self.evaluate_to(process_id, target)
+        return await self._read_page(process_id, from_=from_, to=to, sort="ASC", limit=min(limit, CRON_LIMIT_MAX),
+                                     only_cron=True)
+
+    async def read_state(self, process_id: str, to: int | None) -> StateBody:
+        await self.evaluate_to(process_id, Target(to) if to is not None else Target())
+        hot = self.runner.memcache.checkout(process_id)
+        if hot is None:
+            raise AocuError(f"no state in memory for process {process_id}")
+        try:
+            memory = await trio.to_thread.run_sync(hot.live.memory_snapshot, limiter=self.runner.wasm_limiter)
+        finally:
+            self.runner.memcache.checkin(hot.live, hot.position, gas_used=hot.gas_used,
+                                         eval_time_ms=hot.eval_time_ms)
+        point = hot.position
+        return StateBody(memory, point.timestamp or None, point.ordinate or None, point.block_height or None)
+
+    async def dry_run(self, process_id: str, message: dict[str, Any], *, to: str | None,
+                      max_age_ms: int | None) -> dict[str, Any]:
+        from ._dryrun import dry_run
+        return await dry_run(self, process_id, message, to=to)

@@ -1,0 +1,54 @@
+"""Dry runs: evaluate an unsigned message against a fork of the process state (reference-cu.md §2.18).
+
+Nothing is persisted. The fork is a fresh instance built from a snapshot of
+the hot process's memory, evaluated in a worker thread, then dropped; the hot
+instance itself is never touched by the dry-run message.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from aocu import domain
+
+from . import _adapt
+from ._live import LiveProcess
+from ._runner import Target
+
+if TYPE_CHECKING:
+    from ._cu import ComputeUnit
+
+
+async def dry_run(cu: ComputeUnit, process_id: str, message: dict[str, Any], *, to: str | None) -> dict[str, Any]:
+    runner = cu.runner
+    target = Target()
+    if to is not None:
+        su = await runner.su_url(process_id, await runner.stores.processes.read_process(process_id))
+        meta = await runner.scheduler.load_message_meta(su, process_id, to)
+        target = Target(meta.timestamp, str(meta.nonce))
+    await cu.evaluate_to(process_id, target)
+    record = await runner.process_record(process_id)
+    process = _adapt.domain_process(record)
+    module, module_meta = await runner.module_for(process)
+    ao_global = domain.AoGlobal.of(process, module_meta)
+    hot = runner.memcache.checkout(process_id)
+    memory, point = None, None
+    if hot is not None:
+        point = hot.position
+        try:
+            memory = await trio.to_thread.run_sync(hot.live.memory_snapshot, limiter=runner.wasm_limiter)
+        finally:
+            runner.memcache.checkin(hot.live, hot.position, gas_used=hot.gas_used, eval_time_ms=hot.eval_time_ms)
+    envelope = domain.dry_run_message(
+        message, process_id=process_id, ordinate=point.ordinate if point else "0",
+        from_timestamp=point.timestamp if point else record.timestamp,
+        from_block_height=point.block_height if point else record.block_height, ao_global=ao_global)
+    message_js = domain.module_message_js(envelope.message)
+
+    def evaluate() -> dict[str, Any]:
+        fork = LiveProcess(module, memory)
+        return fork.evaluate(message_js, ao_global.to_js()).result
+
+    return await trio.to_thread.run_sync(evaluate, limiter=runner.wasm_limiter)

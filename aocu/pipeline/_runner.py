@@ -1,0 +1,430 @@
+"""One evaluation stream of one process: fetch → hydrate → evaluate → persist.
+
+`ProcessRunner.run` is called by the stream manager (`_streams.py`) with a
+target; it runs the stages as tasks of its own nursery, connected by bounded
+channels (backpressure: the SU is read only as fast as the module evaluates):
+
+* ``fetch``: SU pages (and generated crons) as envelopes, hash chain checked;
+* ``hydrate``: assignments and forwarded messages completed (deep hash,
+  gateway metadata), already-evaluated messages dropped;
+* ``evaluate``: the module's ``handle`` in a worker thread (``WASM_EVALUATION_MAX_WORKERS``
+  limiter), on the process's live instance;
+* ``persist``: evaluation rows written in batches; progress events.
+
+Runs on the trio thread; only wasm runs in threads. Where evaluation starts
+(reference-cu.md §2.5): the hot instance, else the newest memory snapshot file,
+else a cold start with the process message (§2.9).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import trio
+
+from aocu import domain
+from aocu.errors import AocuError, InvalidModuleError, ProcessNotFoundError, UpstreamError
+from aocu.jsjson import stringify
+from aocu.stores import EvaluationRow, MemoryPoint, MessageRecord, SnapshotKind, Stores
+from aocu.wasm import Module, WasmError, load_module
+
+from . import _adapt
+from ._bus import EventBus
+from ._events import MessageEvaluated, StageTimed, StreamFailed, StreamFinished, StreamStarted
+from ._live import LiveProcess
+from ._memcache import ProcessMemoryCache
+
+#: Rows written per transaction (stack.md §4: ~80k rows/s at >= 100 rows per commit).
+PERSIST_BATCH = 200
+STAGE_BUFFER = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Evaluate up to and including this point (None timestamp: the SU's latest)."""
+
+    timestamp: int | None = None
+    ordinate: str | None = None
+    cron: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineOptions:
+    max_memory_bytes: int = domain.DEFAULT_PROCESS_WASM_MEMORY_MAX_LIMIT_BYTES
+    max_compute: int = domain.DEFAULT_PROCESS_WASM_COMPUTE_MAX_LIMIT
+    supported_formats: tuple[str, ...] = tuple(domain.DEFAULT_MODULE_FORMATS)
+    supported_extensions: tuple[str, ...] = ()
+    wasm_workers: int = 1
+    memory_cache_bytes: int = 1 << 30
+    memory_cache_ttl_s: float = 24 * 3600
+    eager_checkpoint_gas: int = 300_000_000_000_000
+    eager_checkpoint_time_ms: float = 15 * 60 * 1000
+    wasm_deadline_s: float | None = None
+    cache_dir: str | None = None
+
+
+@dataclass(slots=True)
+class _Work:
+    envelope: domain.Envelope
+    fetched_ms: float
+    dedupe_id: str | None = None
+    evaluated: Any = None
+
+
+@dataclass(slots=True)
+class RunOutcome:
+    point: MemoryPoint | None
+    evaluated: int = 0
+    errors: int = 0
+    started_from: str = "cold"
+    exact_hit: bool = False
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)   # message id -> body
+
+
+class ProcessRunner:
+    """Everything a process's streams need; one per CU, shared by all processes."""
+
+    def __init__(self, *, scheduler: Any, locator: Any, gateway: Any, stores: Stores, events: EventBus,
+                 memcache: ProcessMemoryCache, options: PipelineOptions,
+                 clock_ms: Callable[[], float] = lambda: time.time() * 1000) -> None:
+        self.scheduler = scheduler
+        self.locator = locator
+        self.gateway = gateway
+        self.stores = stores
+        self.events = events
+        self.memcache = memcache
+        self.options = options
+        self.wasm_limiter = trio.CapacityLimiter(max(1, options.wasm_workers))
+        self._modules: dict[tuple[str, str], Module] = {}
+        self._clock_ms = clock_ms
+
+    # -- process and module ----------------------------------------------------------------
+    async def su_url(self, process_id: str, record: Any = None) -> str:
+        hint = None
+        if record is not None:
+            hint = next((t.value for t in record.tags if t.name == "Scheduler"), None)
+        location = await self.locator.locate(process_id, hint)
+        return location.url.rstrip("/")
+
+    async def process_record(self, process_id: str) -> Any:
+        record = await self.stores.processes.read_process(process_id)
+        if record is not None:
+            return record
+        su = await self.su_url(process_id)
+        try:
+            meta = await self.scheduler.load_process(su, process_id)
+        except UpstreamError as exc:
+            if getattr(exc, "http_status", 500) == 404:
+                raise ProcessNotFoundError(f"Process {process_id} was not found on the Scheduler") from exc
+            raise
+        record = _adapt.process_record(meta)
+        domain.verify_process_tags(_adapt.domain_process(record).tags)
+        await self.stores.processes.write_process(record)
+        return record
+
+    async def module_for(self, process: domain.ProcessMeta) -> tuple[Module, domain.ModuleMeta]:
+        module_id = next((t.value for t in process.tags if t.name == "Module"), None)
+        if not module_id:
+            raise InvalidModuleError(f"Process {process.id} has no Module tag")
+        record = await self.stores.modules.read_module(module_id)
+        if record is None:
+            record = _adapt.module_record(await self.gateway.load_transaction_meta(module_id))
+            await self.stores.modules.write_module(record)
+        module_meta = _adapt.domain_module(record)
+        opts = domain.module_options(
+            process, module_meta, max_memory_bytes=self.options.max_memory_bytes,
+            max_compute=self.options.max_compute, supported_formats=self.options.supported_formats,
+            supported_extensions=self.options.supported_extensions)
+        key = (module_id, f"{opts.format}|{opts.compute_limit}|{opts.memory_limit}")
+        module = self._modules.get(key)
+        if module is None:
+            path = self.stores.modules.binary_path(module_id)
+            if not await trio.Path(path).exists():
+                await self.gateway.download_transaction_data(module_id, path)
+            binary = await trio.Path(path).read_bytes()
+            from aocu.wasm import HostOptions
+            try:
+                module = await trio.to_thread.run_sync(lambda: load_module(
+                    binary, opts.format, compute_limit=int(opts.compute_limit),
+                    memory_limit=int(opts.memory_limit), cache_dir=self.options.cache_dir,
+                    options=HostOptions(deadline_s=self.options.wasm_deadline_s)))
+            except WasmError as exc:
+                raise InvalidModuleError(f"Module {module_id} cannot be loaded: {exc}") from exc
+            self._modules[key] = module
+        return module, module_meta
+
+    # -- starting point ------------------------------------------------------------------
+    async def _start(self, process_id: str, module: Module) -> tuple[LiveProcess, MemoryPoint | None, str, int,
+                                                                      float]:
+        hot = self.memcache.checkout(process_id)
+        if hot is not None:
+            return hot.live, hot.position, "memory", hot.gas_used, hot.eval_time_ms
+        snapshot = await self.stores.checkpoints.latest_snapshot(process_id)
+        if snapshot is not None:
+            try:
+                memory = await self.stores.checkpoints.load_snapshot(snapshot)
+            except AocuError:
+                memory = None
+            if memory is not None:
+                live = await trio.to_thread.run_sync(LiveProcess, module, bytes(memory),
+                                                     limiter=self.wasm_limiter)
+                return live, snapshot.point, f"file:{snapshot.kind}", snapshot.gas_used, snapshot.eval_time_ms
+        live = await trio.to_thread.run_sync(LiveProcess, module, limiter=self.wasm_limiter)
+        return live, None, "cold", 0, 0.0
+
+    # -- the stream ----------------------------------------------------------------------
+    async def run(self, process_id: str, target: Target, stream_id: str) -> RunOutcome:
+        started = self._clock_ms()
+        record = await self.process_record(process_id)
+        process = _adapt.domain_process(record)
+        module, module_meta = await self.module_for(process)
+        ao_global = domain.AoGlobal.of(process, module_meta)
+        live, point, source, gas_used, eval_time_ms = await self._start(process_id, module)
+        outcome = RunOutcome(point=point, started_from=source)
+        if point is not None and target.timestamp is not None and _at_or_after(point, target):
+            outcome.exact_hit = True
+            self.memcache.checkin(live, point, gas_used=gas_used, eval_time_ms=eval_time_ms)
+            return outcome
+        self.events.publish(StreamStarted(process_id=process_id, stream_id=stream_id,
+                                          from_nonce=point.nonce if point else None,
+                                          to=None if target.timestamp is None else str(target.timestamp),
+                                          start=source))
+        su = await self.su_url(process_id, record)
+        state = _StreamState(live=live, point=point, gas_used=gas_used, eval_time_ms=eval_time_ms)
+        try:
+            async with trio.open_nursery() as nursery:
+                fetched_send, fetched_recv = trio.open_memory_channel[_Work](STAGE_BUFFER)
+                hydrated_send, hydrated_recv = trio.open_memory_channel[_Work](STAGE_BUFFER)
+                evaluated_send, evaluated_recv = trio.open_memory_channel[_Work](STAGE_BUFFER)
+                nursery.start_soon(self._fetch, fetched_send, su, process, ao_global, record, point, target)
+                nursery.start_soon(self._hydrate, fetched_recv, hydrated_send, process_id)
+                nursery.start_soon(self._evaluate, hydrated_recv, evaluated_send, state, stream_id, process_id)
+                nursery.start_soon(self._persist, evaluated_recv, state, outcome, stream_id, module_meta.id,
+                                   process_id)
+        except BaseException as exc:
+            self.memcache.discard(process_id)     # the live instance may be ahead of its rows
+            if isinstance(exc, Exception):
+                status = getattr(exc, "http_status", 500)
+                self.events.publish(StreamFailed(process_id=process_id, stream_id=stream_id,
+                                                 error=str(exc), status=status))
+            raise
+        outcome.point = state.point
+        if state.point is not None:
+            self.memcache.checkin(state.live, state.point, gas_used=state.gas_used,
+                                  eval_time_ms=state.eval_time_ms + (self._clock_ms() - started))
+            await self._maybe_checkpoint(process_id)
+        self.events.publish(StreamFinished(process_id=process_id, stream_id=stream_id,
+                                           messages=outcome.evaluated, errors=outcome.errors,
+                                           elapsed_ms=self._clock_ms() - started))
+        return outcome
+
+    async def _maybe_checkpoint(self, process_id: str) -> None:
+        """Eager file checkpoint by accumulated gas or evaluation time (§2.15)."""
+        hot = self.memcache.checkout(process_id)
+        if hot is None:
+            return
+        opts = self.options
+        due = ((opts.eager_checkpoint_gas and hot.gas_used >= opts.eager_checkpoint_gas)
+               or (opts.eager_checkpoint_time_ms and hot.eval_time_ms >= opts.eager_checkpoint_time_ms))
+        try:
+            if due:
+                memory = await trio.to_thread.run_sync(hot.live.memory_snapshot, limiter=self.wasm_limiter)
+                await self.stores.checkpoints.save_snapshot(SnapshotKind.CHECKPOINT, hot.position, memory)
+                hot.gas_used, hot.eval_time_ms = 0, 0.0
+        finally:
+            self.memcache.checkin(hot.live, hot.position, gas_used=hot.gas_used, eval_time_ms=hot.eval_time_ms)
+
+    async def _timed(self, stage: str, process_id: str, stream_id: str, work: _Work, t0: float) -> None:
+        elapsed = self._clock_ms() - t0
+        message = work.envelope.message
+        self.events.publish(StageTimed(process_id=process_id, stream_id=stream_id, stage=stage,
+                                       message_id=_js_id(message.id), nonce=_int_or_none(message.nonce),
+                                       ordinate=work.envelope.ordinate, started_ms=t0, elapsed_ms=elapsed))
+
+    # -- stages ----------------------------------------------------------------------------
+    async def _fetch(self, send: trio.MemorySendChannel[_Work], su: str, process: domain.ProcessMeta,
+                     ao_global: domain.AoGlobal, record: Any, point: MemoryPoint | None, target: Target) -> None:
+        async with send:
+            verifier = domain.HashChainVerifier(
+                process_block_height=process.block.height,
+                assignment_id=point.assignment_id if point else None,
+                hash_chain=point.hash_chain if point else None)
+            crons = domain.parse_crons(process.tags)
+            merger: domain.CronMerger | None = None
+            if crons:
+                merger = await self._cron_merger(crons, process, ao_global, point, target, su)
+            first = True
+            async for page in self.scheduler.message_pages(
+                    su, process.id, from_timestamp=point.timestamp if point else None,
+                    to_timestamp=target.timestamp, after_nonce=point.nonce if point else None):
+                for item in page.items:
+                    t0 = self._clock_ms()
+                    envelope = domain.envelope_from_su_node(_adapt.su_node(item), ao_global)
+                    if first and point is None and domain.needs_process_message(envelope):
+                        await send.send(_Work(await self._process_message(process, ao_global), t0))
+                    first = False
+                    verifier.check(envelope)
+                    for out in (merger.push(envelope) if merger else (envelope,)):
+                        await send.send(_Work(out, t0))
+            if first and point is None:
+                await send.send(_Work(await self._process_message(process, ao_global), self._clock_ms()))
+            if merger is not None:
+                for out in merger.finish():
+                    await send.send(_Work(out, self._clock_ms()))
+
+    async def _process_message(self, process: domain.ProcessMeta, ao_global: domain.AoGlobal) -> domain.Envelope:
+        data = await _adapt.GatewayTransactions(self.gateway).load_transaction_data(process.id)
+        return domain.process_message(process, data, ao_global)
+
+    async def _cron_merger(self, crons: list[domain.CronInterval], process: domain.ProcessMeta,
+                           ao_global: domain.AoGlobal, point: MemoryPoint | None, target: Target,
+                           su: str) -> domain.CronMerger:
+        left = (domain.Block(point.block_height, point.timestamp) if point is not None else process.block)
+        right = target.timestamp
+        if right is None:
+            right = (await self.scheduler.load_timestamp(su, process.id)).timestamp
+        min_height = int(left.height or 0)
+        blocks = [domain.Block(b.height, b.timestamp) for b in await self.gateway.load_blocks(min_height, right)]
+        schedule = domain.CronSchedule(crons, origin=process.block, blocks=blocks, ao_global=ao_global)
+        return domain.CronMerger(schedule, left_most=left, left_ordinate=point.ordinate if point else "0",
+                                 right_most_timestamp=right)
+
+    async def _hydrate(self, recv: trio.MemoryReceiveChannel[_Work], send: trio.MemorySendChannel[_Work],
+                       process_id: str) -> None:
+        loader = _adapt.GatewayTransactions(self.gateway)
+        async with recv, send:
+            async for work in recv:
+                envelope = work.envelope
+                if envelope.cron is None and not envelope.no_save:
+                    envelope = await domain.hydrate_envelope(envelope, loader)
+                    message = envelope.message
+                    dedupe = _dedupe_id(envelope)
+                    epoch, nonce = _int_or_none(message.epoch), _int_or_none(message.nonce)
+                    if dedupe is not None and epoch is not None and nonce is not None:
+                        prior = await self.stores.messages.find_prior_message(
+                            process_id, dedupe, epoch=epoch, nonce=nonce)
+                        if prior is not None:
+                            continue            # evaluated before: skipped, as the reference does
+                    work.dedupe_id = dedupe
+                work.envelope = envelope
+                await send.send(work)
+
+    async def _evaluate(self, recv: trio.MemoryReceiveChannel[_Work], send: trio.MemorySendChannel[_Work],
+                        state: _StreamState, stream_id: str, process_id: str) -> None:
+        async with recv, send:
+            async for work in recv:
+                t0 = self._clock_ms()
+                message_js = domain.module_message_js(work.envelope.message)
+                env_js = work.envelope.ao_global.to_js()
+                work.evaluated = await trio.to_thread.run_sync(state.live.evaluate, message_js, env_js,
+                                                               limiter=self.wasm_limiter)
+                await self._timed("evaluate", process_id, stream_id, work, t0)
+                await send.send(work)
+
+    async def _persist(self, recv: trio.MemoryReceiveChannel[_Work], state: _StreamState, outcome: RunOutcome,
+                       stream_id: str, module_id: str, process_id: str) -> None:
+        rows: list[EvaluationRow] = []
+        records: list[MessageRecord] = []
+
+        async def flush() -> None:
+            if rows or records:
+                t0 = self._clock_ms()
+                await self.stores.evaluations.write_evaluations(tuple(rows), tuple(records))
+                rows.clear()
+                records.clear()
+                self.events.publish(StageTimed(process_id=process_id, stream_id=stream_id, stage="persist",
+                                               message_id=None, nonce=None, ordinate=None, started_ms=t0,
+                                               elapsed_ms=self._clock_ms() - t0))
+
+        async with recv:
+            async for work in recv:
+                envelope, evaluated = work.envelope, work.evaluated
+                message = envelope.message
+                body = evaluated.result
+                outcome.evaluated += 1
+                outcome.errors += "Error" in body
+                message_id = _js_id(message.id)
+                if message_id is not None and envelope.cron is None:
+                    outcome.results[message_id] = body
+                state.gas_used += int(body.get("GasUsed") or 0)
+                timestamp = _int_or_none(message.timestamp) or 0
+                point = MemoryPoint(
+                    process_id=process_id, timestamp=timestamp, ordinate=envelope.ordinate, cron=envelope.cron,
+                    module_id=module_id, nonce=_int_or_none(message.nonce), epoch=_int_or_none(message.epoch),
+                    block_height=_int_or_none(message.block_height),
+                    assignment_id=envelope.assignment_id if envelope.cron is None else None,
+                    hash_chain=_str_or_none(message.hash_chain))
+                if envelope.cron is not None and state.point is not None:
+                    point = replace(point, assignment_id=state.point.assignment_id,
+                                    hash_chain=state.point.hash_chain)
+                state.point = point
+                if not envelope.no_save:
+                    rows.append(EvaluationRow(
+                        process_id=process_id, timestamp=timestamp, ordinate=envelope.ordinate,
+                        cron=envelope.cron, message_id=message_id if envelope.cron is None else None,
+                        deep_hash=envelope.deep_hash, nonce=_int_or_none(message.nonce),
+                        epoch=_int_or_none(message.epoch), block_height=_int_or_none(message.block_height),
+                        evaluated_at_ms=int(self._clock_ms()), output=stringify(body) or "{}",
+                        has_error=bool(body.get("Error"))))
+                    if work.dedupe_id is not None and point.epoch is not None and point.nonce is not None:
+                        records.append(MessageRecord(process_id=process_id, message_id=work.dedupe_id,
+                                                     epoch=point.epoch, nonce=point.nonce))
+                self.events.publish(MessageEvaluated(
+                    process_id=process_id, stream_id=stream_id, message_id=message_id or "",
+                    nonce=point.nonce, ordinate=envelope.ordinate, cron=envelope.cron,
+                    elapsed_ms=evaluated.elapsed_s * 1000, gas_used=int(body.get("GasUsed") or 0),
+                    error="Error" in body, rolled_back=evaluated.rolled_back))
+                if len(rows) >= PERSIST_BATCH or recv.statistics().current_buffer_used == 0:
+                    await flush()
+            await flush()
+
+
+@dataclass(slots=True)
+class _StreamState:
+    live: LiveProcess
+    point: MemoryPoint | None
+    gas_used: int = 0
+    eval_time_ms: float = 0.0
+
+
+def _at_or_after(point: MemoryPoint, target: Target) -> bool:
+    if target.timestamp is None:
+        return False
+    if point.timestamp != target.timestamp:
+        return point.timestamp > target.timestamp
+    if target.ordinate is None:
+        return True
+    try:
+        return int(point.ordinate) >= int(target.ordinate)
+    except ValueError:
+        return point.ordinate >= target.ordinate
+
+
+def _dedupe_id(envelope: domain.Envelope) -> str | None:
+    """What the reference de-duplicates on: assigned tx id, else deep hash, else message id (§2.14)."""
+    if envelope.is_assignment:
+        return _js_id(envelope.message.id)
+    if envelope.deep_hash:
+        return envelope.deep_hash
+    return _js_id(envelope.message.id)
+
+
+def _js_id(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value == value and value not in (float("inf"), float("-inf")):
+        return int(value)
+    return None
