@@ -5,7 +5,7 @@ options. Its methods run on the trio thread (the HTTP handlers and the Python AP
 call them); large data goes to and from blob files through `trio.to_thread`.
 Scheduling never awaits between reading a process's latest slot and writing the
 next one, so nonces are gap-free without a lock. Start with `Devnet.write_item`
-(the SU's ``POST /``) and `Devnet.read_tx_or_page` (its ``GET /:id``).
+(the SU's ``POST /``); the read side is in `_su_read`.
 
 What the SU does (servers/su `core/flows.rs` `write_item`, `core/scheduler.rs`,
 `core/builder.rs` `gen_assignment`) and the devnet reproduces: each item gets an
@@ -32,15 +32,13 @@ import trio
 from ._ans104 import DataItem, DataItemError, Tag, build_data_item, parse_data_item
 from ._clock import Block, Chain, Clock, pad_height
 from ._config import DevnetConfig, DevnetUrls
-from ._faults import Fault, FaultTable
+from ._faults import FaultTable
 from ._gateway_graphql import GraphQLSource
 from ._ids import FakeWallet, b64url_decode, b64url_encode, hash_chain_seed, next_hash_chain
 from ._store import Assigned, DevnetStore, TxRecord
 
 #: The signer of items posted as JSON or published through the API without one.
 DEFAULT_SIGNER = "devnet"
-#: LOAD_MESSAGES default page size of the SU (servers/su store.rs `get_messages`).
-DEFAULT_SU_PAGE_SIZE = 100
 #: Module tag defaults (the reference CU's limits, config.js: 1 GiB, 9e12).
 DEFAULT_MODULE_FORMAT = "wasm32-unknown-emscripten2"
 DEFAULT_MEMORY_LIMIT = "1-gb"
@@ -61,7 +59,8 @@ class SuOptions:
     before aop-1 (servers/su json.rs at 7d9206c0^: message, block, owner,
     process_id, data, epoch, nonce, timestamp, hash_chain), which the reference CU
     still reads for message metadata (``legacyMeta`` in `effects/ao-su.js`) but not
-    in pages.
+    in pages. That shape has no assignments, so an assignment of an existing
+    transaction (``message: null``) always comes in the current shape.
     """
 
     message_format: str = "current"
@@ -82,22 +81,6 @@ class SuOptions:
 def dumps(obj: Any) -> bytes:
     """JSON as serde_json writes it: compact, UTF-8, key order kept."""
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def _utf8_or_none(raw: bytes) -> str | None:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-
-
-def _anchor_text(anchor: bytes) -> str | None:
-    """servers/su bytes.rs `anchor()`: the raw bytes as UTF-8, else ""; "" becomes null."""
-    return _utf8_or_none(anchor) or None
-
-
-def _owner(rec: TxRecord) -> dict[str, str]:
-    return {"address": rec.owner_address, "key": rec.owner_key}
 
 
 def parse_tags(value: Any) -> list[Tag]:
@@ -405,139 +388,6 @@ class Devnet:
                         has_message=False)
         self.store.add_assigned(slot, [(self._record(assignment, height=height, now_ms=now), b"")])
         return {"id": assignment.id, "timestamp": now}
-
-    # -- SU: reading ---------------------------------------------------------------------------
-    def info_json(self) -> dict[str, Any]:
-        """``GET /``: flows.rs `health` (serde_json's json! sorts keys)."""
-        return {"address": self.su_address, "timestamp": str(self.now_ms())}
-
-    def timestamp_json(self) -> dict[str, Any]:
-        """``GET /timestamp``: flows.rs `timestamp`."""
-        return {"block_height": pad_height(self.height()), "timestamp": str(self.now_ms())}
-
-    async def _data_many(self, records: Sequence[TxRecord]) -> dict[str, bytes]:
-        inline = self.store.inline_data_many([r.id for r in records if r.data_inline and r.data_size])
-        for r in records:
-            if not r.data_inline:
-                inline[r.id] = await self.read_data(r)
-        return inline
-
-    async def process_json(self, process_id: str) -> dict[str, Any]:
-        """``GET /processes/:pid``: the ProcessInner (servers/su json.rs `Process::from_bundle`)."""
-        slot = self.store.get_process(process_id)
-        if slot is None:
-            raise SuError('NotFound("Process not found")')
-        rec = self.store.get_tx(process_id)
-        data = (await self._data_many([rec])).get(rec.id, b"")
-        return {"process_id": rec.id, "block": self.store.process_block(process_id), "owner": _owner(rec),
-                "tags": rec.tags_json(), "timestamp": slot.timestamp, "data": _utf8_or_none(data),
-                "anchor": _anchor_text(rec.anchor), "signature": rec.signature, "target": rec.target or None}
-
-    async def _nodes(self, slots: Sequence[Assigned], *, legacy: bool) -> list[dict[str, Any]]:
-        """``{message, assignment}`` per slot (json.rs `Message::from_bundle` / `from_process`)."""
-        ids = [s.assignment_id for s in slots] + [s.message_id for s in slots if s.has_message]
-        records = self.store.get_txs(ids)
-        data = await self._data_many([records[s.message_id] for s in slots if s.has_message])
-        nodes = []
-        for s in slots:
-            a = records[s.assignment_id]
-            assignment = {"id": a.id, "owner": _owner(a), "tags": a.tags_json(), "signature": a.signature,
-                          "anchor": _anchor_text(a.anchor), "target": a.target}
-            if not s.has_message:
-                nodes.append({"message": None, "assignment": assignment})
-                continue
-            m = records[s.message_id]
-            raw = data.get(m.id, b"")
-            is_process = s.nonce == 0 and s.message_id == s.process_id
-            if legacy:
-                nodes.append({
-                    "message": {"id": m.id, "tags": m.tags_json(), "signature": m.signature,
-                                "anchor": _anchor_text(m.anchor)},
-                    "block": a.tag("Block-Height"), "owner": _owner(m), "process_id": s.process_id,
-                    "data": raw.decode("utf-8", "replace"), "epoch": s.epoch, "nonce": s.nonce,
-                    "timestamp": s.timestamp, "hash_chain": s.hash_chain})
-                continue
-            message = {"id": m.id, "owner": _owner(m),
-                       # a process's data only if it is UTF-8 (data_if_string); messages lossily
-                       "data": _utf8_or_none(raw) if is_process else raw.decode("utf-8", "replace"),
-                       "tags": m.tags_json(), "signature": m.signature, "anchor": _anchor_text(m.anchor),
-                       "target": (m.target or None) if is_process else m.target}
-            nodes.append({"message": message, "assignment": assignment})
-        return nodes
-
-    async def latest_json(self, process_id: str) -> dict[str, Any]:
-        """``GET /:pid/latest``: the newest scheduled message (not the process itself)."""
-        slot = self.store.latest_assigned(process_id)
-        if slot is None:
-            raise SuError("Latest message not available")
-        return (await self._nodes([slot], legacy=self.options.message_format == "legacy"))[0]
-
-    async def read_tx_or_page(self, tx_id: str, *, params: Mapping[str, str],
-                              page_faults: Sequence[Fault] = ()) -> dict[str, Any]:
-        """``GET /:id``: one message by message or assignment id, else a page of a process.
-
-        servers/su flows.rs `read_message_data`: a message is answered when it carries
-        one, or when ``id`` is the assignment id of an assignment; otherwise a process
-        id gets a page; anything else is "Message or Process not found".
-        """
-        slot = self.store.find_assigned(tx_id)
-        if slot is not None and (slot.has_message or (slot.message_id != slot.process_id
-                                                      and slot.assignment_id == tx_id)):
-            return (await self._nodes([slot], legacy=self.options.message_format == "legacy"))[0]
-        if self.store.get_process(tx_id) is not None:
-            return await self.page_json(tx_id, params=params, page_faults=page_faults)
-        raise SuError("Message or Process not found")
-
-    async def page_json(self, process_id: str, *, params: Mapping[str, str],
-                        page_faults: Sequence[Fault] = ()) -> dict[str, Any]:
-        """One page of a process's schedule (servers/su store.rs `get_messages`).
-
-        Timestamp mode (``from``/``to``): ``from`` exclusive, ``to`` inclusive, cursor =
-        timestamp. Nonce mode (``from-nonce``/``to-nonce``): likewise on nonces, cursor =
-        nonce. The process itself is the first edge of a first page (no ``from``, or
-        ``from-nonce`` absent or -1) and takes one of the ``limit`` places.
-        """
-        def integer(name: str) -> int | None:
-            value = params.get(name)
-            if value is None:
-                return None
-            try:
-                return int(value, 10)
-            except ValueError:
-                raise SuError(f'IntError("invalid digit found in string: {name}={value}")') from None
-
-        from_ts, to_ts = integer("from"), integer("to")
-        from_nonce, to_nonce = integer("from-nonce"), integer("to-nonce")
-        limit = integer("limit")
-        limit = DEFAULT_SU_PAGE_SIZE if limit is None else max(1, limit)
-        nonce_mode = "from-nonce" in params or "to-nonce" in params
-        if nonce_mode:
-            include_process = from_nonce is None or from_nonce == -1
-        else:
-            include_process = "from" not in params
-        room = limit - 1 if include_process else limit
-        slots = self.store.page_assigned(process_id, from_ts=from_ts, to_ts=to_ts, from_nonce=from_nonce,
-                                         to_nonce=to_nonce, nonce_mode=nonce_mode, limit=room + 1)
-        has_next = len(slots) > room
-        slots = slots[:room]
-        if include_process:
-            slots.insert(0, self.store.get_process(process_id))
-        modes = {f.mode for f in page_faults}
-        if "duplicate_page" in modes and slots:
-            again = None
-            if not include_process and not nonce_mode and from_ts is not None:
-                again = next(iter(self.store.page_assigned(process_id, from_ts=from_ts - 1, to_ts=from_ts,
-                                                           from_nonce=None, to_nonce=None, nonce_mode=False,
-                                                           limit=1)), None)
-            slots.insert(0, again or slots[0])
-        if "short_page" in modes and len(slots) >= 2:
-            slots, has_next = slots[:(len(slots) + 1) // 2], True
-        if "reorder_page" in modes:
-            slots.reverse()
-        nodes = await self._nodes(slots, legacy=self.options.page_format == "legacy")
-        edges = [{"node": node, "cursor": str(s.nonce if nonce_mode else s.timestamp)}
-                 for s, node in zip(slots, nodes, strict=True)]
-        return {"page_info": {"has_next_page": has_next}, "edges": edges}
 
 
 def _write_blob(path: Any, data: bytes) -> None:

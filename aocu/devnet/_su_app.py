@@ -19,6 +19,7 @@ from ._admin import make_admin_blueprint
 from ._ans104 import DataItemError, parse_data_item
 from ._faults import PAGE_MODES
 from ._network import Devnet, SuError, dumps
+from ._su_read import info_json, latest_json, process_json, read_tx_or_page, timestamp_json
 
 #: servers/su main.rs `PayloadConfig::new(10485760)`.
 SU_MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -55,7 +56,7 @@ def make_su_app(devnet: Devnet) -> QuartTrio:
     @app.get("/")
     async def base() -> Response:
         # the redirect check (`?process-id=`) is the same route; a redirect fault answers 307
-        return json_response(devnet.info_json())
+        return json_response(info_json(devnet))
 
     @app.get("/health")
     async def health() -> Response:
@@ -63,7 +64,7 @@ def make_su_app(devnet: Devnet) -> QuartTrio:
 
     @app.get("/timestamp")
     async def timestamp() -> Response:
-        return json_response(devnet.timestamp_json())
+        return json_response(timestamp_json(devnet))
 
     @app.post("/")
     async def write() -> Response:
@@ -90,11 +91,11 @@ def make_su_app(devnet: Devnet) -> QuartTrio:
 
     @app.get("/processes/<process_id>")
     async def read_process(process_id: str) -> Response:
-        return json_response(await devnet.process_json(process_id))
+        return json_response(await process_json(devnet, process_id))
 
     @app.get("/<process_id>/latest")
     async def read_latest(process_id: str) -> Response:
-        return json_response(await devnet.latest_json(process_id))
+        return json_response(await latest_json(devnet, process_id))
 
     @app.get("/<tx_id>")
     async def read(tx_id: str) -> Response:
@@ -110,6 +111,6 @@ def make_su_app(devnet: Devnet) -> QuartTrio:
         if info.get("endpoint") == "su.messages":
             page_faults = devnet.faults.take("su.messages", args.get("process-id"), PAGE_MODES)
         params = {k: args[k] for k in ("from", "to", "limit", "from-nonce", "to-nonce") if k in args}
-        return json_response(await devnet.read_tx_or_page(tx_id, params=params, page_faults=page_faults))
+        return json_response(await read_tx_or_page(devnet, tx_id, params=params, page_faults=page_faults))
 
     return app
