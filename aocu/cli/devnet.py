@@ -187,11 +187,24 @@ def _serve(args: argparse.Namespace) -> int:
                     f"Admin: {urls.gateway}/_devnet/info   Stop: Ctrl-C or SIGTERM",
                 ]
                 print("\n".join(out), flush=True)
-                async for _ in signals:
-                    break
+                try:
+                    async for _ in signals:
+                        break
+                finally:
+                    if directory is not None:       # the devnet.json of a stopped devnet would mislead
+                        (directory / STATE_FILE).unlink(missing_ok=True)
         print("aocu devnet: stopped", flush=True)
 
-    trio.run(main)
+    failure = None
+    try:
+        trio.run(main)
+    except* OSError as group:                       # e.g. the port is taken
+        failure = group
+        while isinstance(failure, BaseExceptionGroup):
+            failure = failure.exceptions[0]
+    if failure is not None:
+        print(f"aocu devnet: cannot serve on {args.host}: {failure}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -88,3 +88,4 @@ async def test_serve_prints_the_urls_and_stops_on_sigterm(tmp_path):
         if scope.cancelled_caught:
             proc.kill()
     assert code == 0
+    assert not (net / "devnet.json").exists()          # a stopped devnet leaves no stale URLs
