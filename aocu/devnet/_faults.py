@@ -78,6 +78,8 @@ class Fault:
             raise FaultError("a redirect fault needs a location (the other SU's base URL)")
         if self.mode == "status" and not 100 <= self.status <= 599:
             raise FaultError(f"bad status {self.status}")
+        if not any(fnmatch.fnmatchcase(e, self.endpoint) for e in ENDPOINTS):
+            raise FaultError(f"endpoint {self.endpoint!r} matches none of {list(ENDPOINTS)}")
         if (self.times is not None and self.times < 0) or self.after < 0 or self.latency_s < 0:
             raise FaultError("times, after and latency_s must not be negative")
 

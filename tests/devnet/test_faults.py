@@ -141,4 +141,6 @@ async def test_fault_validation():
         Fault(mode="latency", latency_s=-1)
     with pytest.raises(FaultError):
         Fault.from_json({"mode": "status", "times": "x", "bogus": 1})
+    with pytest.raises(FaultError, match="matches none"):
+        Fault(mode="status", endpoint="su.mesages")
     assert Fault.from_json({"mode": "hang", "endpoint": "gw.raw"}) == Fault(mode="hang", endpoint="gw.raw")
