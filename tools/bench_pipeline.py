@@ -1,0 +1,144 @@
+"""Benchmark the evaluation pipeline: cold evaluation of N messages from a devnet.
+
+Usage::
+
+    .venv/bin/python tools/bench_pipeline.py [--messages 1000] [--modules $AO_TEST_MODULES]
+
+Starts ``aocu devnet serve`` in a subprocess (so its CPU is not counted), publishes
+a module, spawns a process and schedules N counter messages; then, in this
+process, a CU (apsw stores, httpx clients, the pipeline) answers ``/result`` for
+the last message from a cold start: every message is fetched, hydrated,
+evaluated and persisted. Reports wall time, this process's CPU time per message
+(the CU's cost), the pure wasm time of the same messages on a bare instance,
+their ratio, peak RSS, and the time to answer ``/result`` for an earlier message
+from the store. With ``--modules`` it runs the real AOS module (gen 2,
+``loader/test/aos``), else the project's Lua fixture.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import trio
+
+from aocu.clients import ClientsConfig, open_gateway_client, open_scheduler_client, open_scheduler_locator
+from aocu.pipeline import ComputeUnit, EventBus, PipelineOptions, ProcessMemoryCache, ProcessRunner
+from aocu.stores import StoreOptions, open_stores
+from aocu.wasm import load_module
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_devnet(directory: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+    proc = subprocess.Popen([sys.executable, "-m", "aocu", "devnet", "serve", "--dir", str(directory),
+                             "--port", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = directory / "devnet.json"
+    for _ in range(300):
+        if state.exists():
+            return proc, json.loads(state.read_text())
+        time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("devnet did not start")
+
+
+def populate(gateway: str, binary: bytes, fmt: str, n: int, aos: bool) -> tuple[str, list[str], list[dict[str, Any]]]:
+    with httpx.Client(base_url=f"{gateway}/_devnet", timeout=60) as http:
+        module = http.post("/modules", params={"format": fmt}, content=binary).raise_for_status().json()["id"]
+        pid = http.post("/processes", json={"module": module, "tags": [{"name": "Name", "value": "bench"}]}
+                        ).raise_for_status().json()["id"]
+        mids, bodies = [], []
+        for i in range(n):
+            code = "Counter = (Counter or 0) + 1 return Counter"
+            tags = [{"name": "Action", "value": "Eval"}] if aos else [{"name": "Action", "value": "Count"}]
+            body = {"process": pid, "data": code, "tags": tags}
+            mids.append(http.post("/messages", json=body).raise_for_status().json()["id"])
+            bodies.append({"i": i})
+        return pid, mids, bodies
+
+
+def pure_wasm_ms(binary: bytes, fmt: str, n: int, aos: bool) -> float:
+    """The same kind of messages on a bare warm instance: the module's own cost."""
+    instance = load_module(binary, fmt).instantiate()
+    env = {"Process": {"Id": "P", "Owner": "O", "Tags": []}}
+    action = "Eval" if aos else "Count"
+    message = {"Id": "m", "Owner": "O", "From": "O", "Target": "P", "Module": "M", "Block-Height": "1",
+               "Timestamp": "1", "Data": "Counter = (Counter or 0) + 1 return Counter",
+               "Tags": [{"name": "Action", "value": action}]}
+    instance.handle(message, env)
+    started = time.process_time()
+    for _ in range(n):
+        instance.handle(message, env)
+    return (time.process_time() - started) * 1000 / n
+
+
+async def run_cu(su_env: dict[str, str], state: Path, pid: str, mids: list[str]) -> dict[str, float]:
+    config = ClientsConfig.from_env(su_env)
+    options = StoreOptions(drain_dir=state / "drain", checkpoint_dir=state / "ck", module_dir=state / "modules")
+    async with (open_stores(state / "cu.sqlite", options) as stores, open_scheduler_client(config) as su,
+                open_gateway_client(config) as gateway, open_scheduler_locator(config) as locator,
+                trio.open_nursery() as nursery):
+        runner = ProcessRunner(scheduler=su, locator=locator, gateway=gateway, stores=stores, events=EventBus(),
+                               memcache=ProcessMemoryCache(1 << 30, 3600), options=PipelineOptions())
+        cu = ComputeUnit(runner, nursery)
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        await cu.read_result(pid, mids[-1])
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        earlier = mids[len(mids) // 2]
+        reads = []
+        for _ in range(200):
+            t0 = time.perf_counter()
+            await cu.read_result(pid, earlier)
+            reads.append(time.perf_counter() - t0)
+        nursery.cancel_scope.cancel()
+    return {"cpu_s": cpu, "wall_s": wall, "stored_result_ms": statistics.median(reads) * 1000,
+            "stored_result_p99_ms": sorted(reads)[int(len(reads) * 0.99) - 1] * 1000}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--modules", default=os.environ.get("AO_TEST_MODULES"))
+    args = parser.parse_args()
+    if args.modules:
+        binary = (Path(args.modules) / "loader/test/aos/process.wasm").read_bytes()
+        fmt, aos, label = "wasm32-unknown-emscripten2", True, "aos (gen 2)"
+    else:
+        binary = (ROOT / "tests/fixtures/modules/lua_process_gen2.wasm").read_bytes()
+        fmt, aos, label = "wasm32-unknown-emscripten2", False, "lua fixture (gen 2)"
+    with tempfile.TemporaryDirectory() as tmp:
+        devnet, urls = start_devnet(Path(tmp) / "devnet")
+        try:
+            pid, mids, _ = populate(urls["gateway"], binary, fmt, args.messages, aos)
+            env = {"GATEWAY_URL": urls["gateway"], "GRAPHQL_URL": urls["gateway"] + "/graphql",
+                   "CHECKPOINT_GRAPHQL_URL": urls["gateway"] + "/graphql", "ARWEAVE_URL": urls["gateway"]}
+            figures = trio.run(run_cu, env, Path(tmp) / "cu", pid, mids)
+        finally:
+            devnet.terminate()
+            devnet.wait(10)
+    wasm = pure_wasm_ms(binary, fmt, args.messages, aos)
+    n = args.messages
+    cpu_ms = figures["cpu_s"] * 1000 / n
+    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"module: {label}, {n} messages, cold start")
+    print(f"wall {figures['wall_s']:.2f} s ({n / figures['wall_s']:.0f} msg/s), "
+          f"CU CPU {cpu_ms:.3f} ms/msg ({1000 / cpu_ms:.0f} msg per CPU-second)")
+    print(f"pure wasm {wasm:.3f} ms/msg; CU cost / pure wasm = {cpu_ms / wasm:.2f}")
+    print(f"peak RSS {rss_mib:.0f} MiB (whole bench process, including the pure-wasm run)")
+    print(f"/result of an earlier message from the store: median {figures['stored_result_ms']:.3f} ms, "
+          f"p99 {figures['stored_result_p99_ms']:.3f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
