@@ -157,7 +157,13 @@ class HttpGatewayClient:
     ) -> T:
         async def attempt(_: int) -> T:
             data, response = await post_graphql(
-                self.http, url, query, variables, upstream=GATEWAY, max_bytes=self.config.json_max_bytes
+                self.http,
+                url,
+                query,
+                variables,
+                upstream=GATEWAY,
+                max_bytes=self.config.json_max_bytes,
+                phase_timeouts=self.config.http_timeout(),
             )
             try:
                 return parse(data)
@@ -326,7 +332,13 @@ class HttpGatewayClient:
         async def attempt(n: int) -> tuple[list[Block], bool]:
             url = urls[n % len(urls)]
             data, response = await post_graphql(
-                self.http, url, GET_BLOCKS, variables, upstream=GATEWAY, max_bytes=self.config.json_max_bytes
+                self.http,
+                url,
+                GET_BLOCKS,
+                variables,
+                upstream=GATEWAY,
+                max_bytes=self.config.json_max_bytes,
+                phase_timeouts=self.config.http_timeout(),
             )
             try:
                 return _parse_blocks_page(data)
@@ -361,7 +373,9 @@ class HttpGatewayClient:
         limit = max_bytes if max_bytes is not None else self.config.data_max_bytes
 
         async def attempt(_: int) -> bytes:
-            async with send(self.http, "GET", url, upstream=ARWEAVE) as response:
+            async with send(
+                self.http, "GET", url, upstream=ARWEAVE, phase_timeouts=self.config.http_timeout()
+            ) as response:
                 return await read_capped(response, limit, upstream=ARWEAVE)
 
         return await run_operation(
@@ -387,7 +401,9 @@ class HttpGatewayClient:
         tmp = trio.Path(dest.parent / f".{dest.name}.{os.getpid()}.{self._rng.getrandbits(32):08x}.part")
 
         async def attempt(_: int) -> int:
-            async with send(self.http, "GET", url, upstream=ARWEAVE) as response:
+            async with send(
+                self.http, "GET", url, upstream=ARWEAVE, phase_timeouts=self.config.http_timeout()
+            ) as response:
                 declared = response.headers.get("content-length")
                 if declared is not None and declared.isdigit() and int(declared) > limit:
                     raise ResponseTooLargeError(

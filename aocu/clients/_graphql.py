@@ -135,6 +135,7 @@ async def post_graphql(
     *,
     upstream: str,
     max_bytes: int,
+    phase_timeouts: httpx.Timeout | None = None,
 ) -> tuple[Any, httpx.Response]:
     """POST ``{query, variables}`` once; returns the response's ``data`` and the response.
 
@@ -143,7 +144,12 @@ async def post_graphql(
     an answer: it raises a transient `UpstreamDataError`.
     """
     async with send(
-        http, "POST", url, upstream=upstream, json_body={"query": query, "variables": dict(variables)}
+        http,
+        "POST",
+        url,
+        upstream=upstream,
+        json_body={"query": query, "variables": dict(variables)},
+        phase_timeouts=phase_timeouts,
     ) as r:
         body = await read_json(r, upstream=upstream, max_bytes=max_bytes)
         request = r.request

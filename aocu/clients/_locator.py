@@ -184,7 +184,13 @@ class HttpSchedulerLocator:
 
         async def attempt(_: int) -> Any:
             data, response = await post_graphql(
-                self.http, url, query, variables, upstream=GATEWAY, max_bytes=self.config.json_max_bytes
+                self.http,
+                url,
+                query,
+                variables,
+                upstream=GATEWAY,
+                max_bytes=self.config.json_max_bytes,
+                phase_timeouts=self.config.http_timeout(),
             )
             try:
                 return parse(data)
@@ -283,6 +289,7 @@ class HttpSchedulerLocator:
                 "GET",
                 router,
                 upstream=ROUTER,
+                phase_timeouts=self.config.http_timeout(),
                 params={"process-id": process_id},
                 ok_statuses=lambda _: True,
             ) as response:

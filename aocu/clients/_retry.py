@@ -286,14 +286,23 @@ async def send(
     follow_redirects: bool = True,
     ok_statuses: Callable[[int], bool] | None = None,
     not_found: Callable[[int, str], bool] | None = None,
+    phase_timeouts: httpx.Timeout | None = None,
 ) -> AsyncIterator[httpx.Response]:
     """One streamed HTTP exchange; raises our errors for transport failures and bad statuses.
 
     Yields the response with its body unread (the caller reads it, bounded). A status outside
     ``ok_statuses`` (default: 2xx) raises `UpstreamStatusError`/`NotFoundError` with a body
     excerpt; ``not_found`` lets a client call some non-404 answers "not found" (the SU's 400).
+    ``phase_timeouts`` (connect/read/write/pool) overrides the client's for this request; the
+    clients always pass their config's, so every call has one whoever built the httpx client.
     """
-    request = http.build_request(method, url, params=params, json=json_body)
+    request = http.build_request(
+        method,
+        url,
+        params=params,
+        json=json_body,
+        timeout=phase_timeouts if phase_timeouts is not None else httpx.USE_CLIENT_DEFAULT,
+    )
     shown = str(request.url)
     with map_httpx_errors(upstream, method, shown):
         response = await http.send(request, stream=True, follow_redirects=follow_redirects)

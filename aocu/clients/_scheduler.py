@@ -168,7 +168,13 @@ class _MessagePages:
 
         async def attempt(_: int) -> tuple[tuple[ScheduledMessage, ...], bool, str | None]:
             async with send(
-                self._client.http, "GET", url, upstream=UPSTREAM, params=params, not_found=_su_not_found
+                self._client.http,
+                "GET",
+                url,
+                upstream=UPSTREAM,
+                phase_timeouts=self._client.config.http_timeout(),
+                params=params,
+                not_found=_su_not_found,
             ) as response:
                 body = await read_json(response, upstream=UPSTREAM, max_bytes=self._client.config.json_max_bytes)
                 try:
@@ -218,7 +224,13 @@ class HttpSchedulerClient:
     async def _get_parsed(self, url: str, params: Mapping[str, str] | None, what: str, parse: Any) -> Any:
         async def attempt(_: int) -> Any:
             async with send(
-                self.http, "GET", url, upstream=UPSTREAM, params=params, not_found=_su_not_found
+                self.http,
+                "GET",
+                url,
+                upstream=UPSTREAM,
+                phase_timeouts=self.config.http_timeout(),
+                params=params,
+                not_found=_su_not_found,
             ) as response:
                 body = await read_json(response, upstream=UPSTREAM, max_bytes=self.config.json_max_bytes)
                 try:
@@ -301,6 +313,7 @@ class HttpSchedulerClient:
                 "GET",
                 su_url,
                 upstream=UPSTREAM,
+                phase_timeouts=self.config.http_timeout(),
                 params={"process-id": process_id},
                 follow_redirects=False,
                 ok_statuses=lambda _: True,

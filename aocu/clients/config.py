@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
+
 from ._parse import js_parse_int
 from ._retry import RetryPolicy
 
@@ -152,6 +154,15 @@ class ClientsConfig:
             raise ClientsConfigError("GRAPHQL_URLS: at least one URL is needed")
         if self.load_messages_page_size < 1 or self.blocks_page_size < 1:
             raise ClientsConfigError("page sizes must be at least 1")
+
+    def http_timeout(self) -> httpx.Timeout:
+        """The per-phase timeout every request carries (set per request, whoever built the client)."""
+        return httpx.Timeout(
+            connect=self.connect_timeout_s,
+            read=self.read_timeout_s,
+            write=self.write_timeout_s,
+            pool=self.pool_timeout_s,
+        )
 
     def replace(self, **changes: object) -> ClientsConfig:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

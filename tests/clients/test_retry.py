@@ -238,3 +238,11 @@ def test_retry_policy_rejects_nonsense() -> None:
         RetryPolicy(jitter=2)
     with pytest.raises(ValueError):
         RetryPolicy(max_retries=-1)
+
+
+async def test_every_request_carries_the_configured_phase_timeouts(config) -> None:
+    up = FakeUpstream().route("GET", "/timestamp", TIMESTAMP)
+    bare = httpx.AsyncClient(transport=up.transport(), timeout=None)  # a client without timeouts
+    custom = config.replace(connect_timeout_s=3.0, read_timeout_s=4.0, write_timeout_s=5.0, pool_timeout_s=6.0)
+    await HttpSchedulerClient(bare, custom).load_timestamp(SU, PID)
+    assert up.requests[0].extensions["timeout"] == {"connect": 3.0, "read": 4.0, "write": 5.0, "pool": 6.0}
