@@ -84,10 +84,13 @@ def make_admin_blueprint(devnet: Devnet) -> Blueprint:
         if not isinstance(devnet.clock, ManualClock):
             return reply({"error": "this devnet runs on the system clock, not a manual one"}, 409)
         body = await body_json()
-        if "set" in body:
-            devnet.clock.set(int(body["set"]))
-        if "advance" in body:
-            devnet.clock.advance(int(body["advance"]))
+        try:
+            if "set" in body:
+                devnet.clock.set(int(body["set"]))
+            if "advance" in body:
+                devnet.clock.advance(int(body["advance"]))
+        except (TypeError, ValueError):
+            return reply({"error": 'use {"set": <ms>} or {"advance": <ms>}'}, 400)
         return reply({"now_ms": devnet.now_ms(), "height": devnet.height()})
 
     @bp.post("/modules")

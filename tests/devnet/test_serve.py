@@ -39,3 +39,13 @@ async def test_public_names_are_sorted_and_exist():
     names = aocu.devnet.__all__
     assert names == sorted(names, key=lambda n: (not n.isupper(), not n[0].isupper(), n))
     assert all(hasattr(aocu.devnet, n) for n in names)
+
+
+async def test_admin_clock_moves_a_manual_clock(devnet, http):
+    clock_url = devnet.urls.gateway + "/_devnet/clock"
+    r = await http.post(clock_url, json={"advance": 240_000})
+    assert r.json() == {"now_ms": devnet.now_ms(), "height": 1_500_002}
+    assert (await http.post(clock_url, json={"set": "soon"})).status_code == 400
+    info = (await http.get(devnet.urls.su + "/_devnet/info")).json()
+    assert info["su"] == devnet.urls.su and info["height"] == 1_500_002
+    assert info["env"] == devnet.urls.cu_env()
