@@ -35,7 +35,7 @@ from ._config import DevnetConfig, DevnetUrls
 from ._faults import FaultTable
 from ._gateway_graphql import GraphQLSource
 from ._ids import FakeWallet, b64url_decode, b64url_encode, hash_chain_seed, next_hash_chain
-from ._store import Assigned, DevnetStore, TxRecord
+from ._store import Assigned, DevnetStore, TxQuery, TxRecord
 
 #: The signer of items posted as JSON or published through the API without one.
 DEFAULT_SIGNER = "devnet"
@@ -214,7 +214,6 @@ class Devnet:
 
     async def publish_scheduler_location(self, url: str) -> str | None:
         """Publish the SU's Scheduler-Location record unless the newest one already says ``url``."""
-        from ._store import TxQuery
         latest, _ = self.store.query_txs(TxQuery(owners=[self.su_address], limit=1, tags=[
             ("Data-Protocol", ["ao"], "EQ", "EXACT"), ("Type", ["Scheduler-Location"], "EQ", "EXACT")]))
         ttl = str(self.scheduler_ttl_ms)
