@@ -278,7 +278,7 @@ class HttpGatewayClient:
         of a page to the next URL of ``GRAPHQL_URLS`` (``urls[attempt % len]``).
         """
         urls = self.config.graphql_urls
-        timeout_s = self.config.operation_timeout_s
+        timeout_s = self.config.blocks_timeout_s
         try:
             with trio.fail_after(timeout_s):
                 return await self._load_blocks(min_height, max_timestamp, urls)

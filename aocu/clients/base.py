@@ -266,12 +266,15 @@ class SchedulerClient(Protocol):
         to_timestamp: int | None = None,
         page_size: int | None = None,
         after_nonce: int | None = None,
+        to_nonce: int | None = None,
     ) -> AsyncIterator[MessagePage]:
         """Pages of scheduled messages with ``from_timestamp < timestamp <= to_timestamp``.
 
         Fetches lazily, one page per ``__anext__``. ``after_nonce`` (the nonce the caller already
-        has, e.g. its checkpoint's) lets the first page be checked for continuity too.
-        Raises `UpstreamSequenceError` rather than yield a repeated, reordered or gapped item.
+        has, e.g. its checkpoint's) lets the first page be checked for continuity too;
+        ``to_nonce`` (the target message's) makes a stream that ends short of it an error.
+        Raises `UpstreamSequenceError` rather than yield a repeated, reordered or gapped item
+        (an exact copy of the item just before is dropped instead: an inclusive ``from``).
         """
         ...
 

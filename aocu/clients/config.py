@@ -134,8 +134,10 @@ class ClientsConfig:
     pool_timeout_s: float = 30 * SECONDS
     operation_timeout_s: float = 120 * SECONDS
     download_timeout_s: float = 900 * SECONDS
-    # opossum's per-fire timeout around one GetBlocks page (ao-block.js breakerOptions.timeout).
+    # opossum's per-fire timeout around one GetBlocks page (ao-block.js breakerOptions.timeout),
+    # and a bound on a whole load_blocks (a cold cron process may need many pages).
     blocks_page_timeout_s: float = 10 * SECONDS
+    blocks_timeout_s: float = 600 * SECONDS
 
     json_max_bytes: int = 512 * MiB
     data_max_bytes: int = 256 * MiB
