@@ -33,6 +33,7 @@ from aocu.clients import (
     UpstreamDataError,
     UpstreamSequenceError,
     UpstreamStatusError,
+    UpstreamTimeoutError,
 )
 from aocu.clients._gateway import BREAKER_OPEN_MESSAGE
 
@@ -463,3 +464,17 @@ async def test_download_errors_name_the_upstream(config, upstream, tmp_path: Pat
     with pytest.raises(NotFoundError) as info:
         await make(upstream, config).download_transaction_data("m", tmp_path / "m")
     assert str(info.value) == f"arweave GET {GW}/raw/m: HTTP 404: Not Found"
+
+
+async def test_a_hung_blocks_page_times_out_like_the_breaker(config, autojump_clock) -> None:
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await trio.sleep_forever()
+        raise AssertionError
+
+    breaker = CircuitBreaker(volume_threshold=0)
+    client = HttpGatewayClient(httpx.AsyncClient(transport=httpx.MockTransport(hang)), config, breaker=breaker)
+    start = trio.current_time()
+    with pytest.raises(UpstreamTimeoutError, match="no answer within 10 s"):
+        await client.load_blocks(BASE_HEIGHT, 10**15)
+    assert trio.current_time() - start == pytest.approx(10.0)
+    assert breaker.state == "open"  # a timeout counts as a failure, as in opossum
