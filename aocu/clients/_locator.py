@@ -32,7 +32,7 @@ from ._graphql import GET_SCHEDULER_LOCATION, GET_TRANSACTIONS, post_graphql
 from ._parse import ShapeError, as_list, as_object, first_tag, js_number, tags_at
 from ._retry import RetryPolicy, read_json, run_operation, send
 from ._scheduler import HttpSchedulerClient
-from .base import CachedLocation, LocationKind, SchedulerClient, SchedulerLocation, SchedulerLocationStore
+from .base import CachedLocation, LocationKind, SchedulerClient, SchedulerLocation, SchedulerLocationStore, Tag
 from .config import ClientsConfig
 
 __all__ = ["HttpSchedulerLocator", "MemorySchedulerLocationStore", "trim_slash"]
@@ -80,12 +80,15 @@ class _Flight:
     error: Exception | None = None
 
 
-def _first_node(data: Any, what: str) -> Any:
+def _first_node_tags(data: Any) -> tuple[Tag, ...] | None:
+    """The tags of ``data.transactions.edges[0].node`` (none when absent); None without an edge."""
     transactions = as_object(as_object(data, "data").get("transactions"), "data.transactions")
     edges = as_list(transactions.get("edges"), "data.transactions.edges")
     if not edges:
         return None
-    return as_object(as_object(edges[0], "data.transactions.edges[0]").get("node"), "data.transactions.edges[0].node")
+    path = "data.transactions.edges[0].node"
+    node = as_object(as_object(edges[0], "data.transactions.edges[0]").get("node"), path)
+    return tags_at(node, "tags", path, default_empty=True)
 
 
 class HttpSchedulerLocator:
@@ -218,18 +221,12 @@ class HttpSchedulerLocator:
             routed = await self._ask_router(self.config.su_router_url, process_id)
             if routed is not None:
                 return routed
-        node = await self._graphql(
-            GET_TRANSACTIONS, {"transactionIds": [process_id]}, lambda data: _first_node(data, "process")
-        )
+        tags = await self._graphql(GET_TRANSACTIONS, {"transactionIds": [process_id]}, _first_node_tags)
         url = self.config.graphql_url
-        if node is None:
+        if tags is None:
             raise TransactionNotFoundError(
                 f"Process {process_id} was not found on gateway", upstream=GATEWAY, method="POST", url=url
             )
-        try:
-            tags = tags_at(node, "tags", "data.transactions.edges[0].node", default_empty=True)
-        except ShapeError as exc:
-            raise UpstreamDataError(f"malformed answer: {exc}", upstream=GATEWAY, method="POST", url=url) from None
         # Case-sensitive in 0.0.25 (later versions are not), reference-cu.md §2.4 step 3.
         wallet = first_tag(tags, "Scheduler")
         if not wallet:
@@ -242,18 +239,14 @@ class HttpSchedulerLocator:
 
     async def _load_scheduler(self, wallet: str) -> SchedulerLocation:
         url = self.config.graphql_url
-        node = await self._graphql(GET_SCHEDULER_LOCATION, {"owner": wallet}, lambda d: _first_node(d, "location"))
-        if node is None:
+        tags = await self._graphql(GET_SCHEDULER_LOCATION, {"owner": wallet}, _first_node_tags)
+        if tags is None:
             raise TransactionNotFoundError(
                 f"Could not find 'Scheduler-Location' owner by wallet {wallet}",
                 upstream=GATEWAY,
                 method="POST",
                 url=url,
             )
-        try:
-            tags = tags_at(node, "tags", "data.transactions.edges[0].node", default_empty=True)
-        except ShapeError as exc:
-            raise UpstreamDataError(f"malformed answer: {exc}", upstream=GATEWAY, method="POST", url=url) from None
         su_url, ttl = first_tag(tags, "Url"), first_tag(tags, "Time-To-Live")
         if not su_url:
             raise InvalidSchedulerLocationError(
