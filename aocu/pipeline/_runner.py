@@ -103,6 +103,7 @@ class ProcessRunner:
         self.options = options
         self.wasm_limiter = trio.CapacityLimiter(max(1, options.wasm_workers))
         self._modules: dict[tuple[str, str], Module] = {}
+        self._env_cache: tuple[domain.AoGlobal, dict[str, Any]] | None = None
         self._clock_ms = clock_ms
 
     # -- process and module ----------------------------------------------------------------
@@ -241,6 +242,13 @@ class ProcessRunner:
         finally:
             self.memcache.checkin(hot.live, hot.position, gas_used=hot.gas_used, eval_time_ms=hot.eval_time_ms)
 
+    def _env_js(self, ao_global: domain.AoGlobal) -> dict[str, Any]:
+        """``AoGlobal.to_js()``, built once per stream's env (it is the same for every message)."""
+        cached = self._env_cache
+        if cached is None or cached[0] is not ao_global:
+            cached = self._env_cache = (ao_global, ao_global.to_js())
+        return cached[1]
+
     # -- stages ----------------------------------------------------------------------------
     async def _fetch(self, send: trio.MemorySendChannel[_Work], su: str, process: domain.ProcessMeta,
                      ao_global: domain.AoGlobal, point: MemoryPoint | None, target: Target,
@@ -338,7 +346,7 @@ class ProcessRunner:
                         works.append(recv.receive_nowait())
                     except (trio.WouldBlock, trio.EndOfChannel):
                         break
-                calls = [(domain.module_message_js(w.envelope.message), w.envelope.ao_global.to_js())
+                calls = [(domain.module_message_js(w.envelope.message), self._env_js(w.envelope.ao_global))
                          for w in works]
                 results = await trio.to_thread.run_sync(evaluate_batch, calls, limiter=self.wasm_limiter)
                 for work, (evaluated, t0) in zip(works, results, strict=True):
