@@ -1,0 +1,25 @@
+"""aocu.testing: fakes and helpers shared by tests and tools (like ``trio.testing``).
+
+`FakeComputeUnitApi` implements the HTTP port over dicts (open it with `open_fake_api` so its
+evaluations run in their own nursery, as the pipeline's do); `open_test_server` and
+`serve_in_thread` serve it on loopback; `test_wallet_jwk` makes a wallet with a stable address.
+Nothing here is used by the running CU.
+"""
+
+from ._fake_api import CachedResult as CachedResult
+from ._fake_api import FakeComputeUnitApi as FakeComputeUnitApi
+from ._fake_api import open_fake_api as open_fake_api
+from ._server import open_test_client as open_test_client
+from ._server import open_test_server as open_test_server
+from ._server import serve_in_thread as serve_in_thread
+from ._wallet import test_wallet_jwk as test_wallet_jwk
+
+__all__ = [
+    "CachedResult",
+    "FakeComputeUnitApi",
+    "open_fake_api",
+    "open_test_client",
+    "open_test_server",
+    "serve_in_thread",
+    "test_wallet_jwk",
+]
