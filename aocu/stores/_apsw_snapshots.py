@@ -66,8 +66,7 @@ class ApswCheckpointStore:
         self._clock_ms = clock_ms
         (store_id,) = db.read("SELECT value FROM store_meta WHERE name = 'store_id'")[0]
         self._files = {
-            kind: MemoryFiles(options.snapshot_dir(kind), store_id, level=options.zstd_level)
-            for kind in SnapshotKind
+            kind: MemoryFiles(options.snapshot_dir(kind), store_id, level=options.zstd_level) for kind in SnapshotKind
         }
         self._keep = {kind: options.keep(kind) for kind in SnapshotKind}
 
@@ -134,8 +133,7 @@ class ApswCheckpointStore:
              record.gas_used, record.eval_time_ms, record.created_at_ms),
         )  # fmt: skip
         dropped = conn.execute(
-            f"SELECT id, file FROM snapshots WHERE process_id = ? AND kind = ?"
-            f" {_NEWEST_FIRST} LIMIT -1 OFFSET ?",
+            f"SELECT id, file FROM snapshots WHERE process_id = ? AND kind = ? {_NEWEST_FIRST} LIMIT -1 OFFSET ?",
             (p.process_id, str(record.kind), self._keep[record.kind]),
         ).fetchall()
         conn.executemany("DELETE FROM snapshots WHERE id = ?", [(i,) for i, _ in dropped])
@@ -144,9 +142,7 @@ class ApswCheckpointStore:
     async def read_snapshots(self, process_id: str, kind: SnapshotKind | None = None) -> list[SnapshotRecord]:
         return [_snapshot(r) for r in self._select(process_id, kind, "")]
 
-    async def latest_snapshot(
-        self, process_id: str, kind: SnapshotKind | None = None
-    ) -> SnapshotRecord | None:
+    async def latest_snapshot(self, process_id: str, kind: SnapshotKind | None = None) -> SnapshotRecord | None:
         rows = self._select(process_id, kind, "LIMIT 1")
         return _snapshot(rows[0]) if rows else None
 
@@ -163,13 +159,9 @@ class ApswCheckpointStore:
         return await trio.to_thread.run_sync(read, limiter=self._file_limiter)
 
     async def delete_snapshot(self, record: SnapshotRecord) -> None:
-        await self._db.write(
-            lambda c: c.execute("DELETE FROM snapshots WHERE file = ?", (record.file,)), durable=True
-        )
+        await self._db.write(lambda c: c.execute("DELETE FROM snapshots WHERE file = ?", (record.file,)), durable=True)
         with trio.CancelScope(shield=True):
-            await trio.to_thread.run_sync(
-                self._files[record.kind].remove, [record.file], limiter=self._file_limiter
-            )
+            await trio.to_thread.run_sync(self._files[record.kind].remove, [record.file], limiter=self._file_limiter)
 
     # -- startup ----------------------------------------------------------------------------------
 

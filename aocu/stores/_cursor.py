@@ -256,9 +256,7 @@ def parse_cursor(value: str | None) -> RangeBound | None:
     except (ValueError, binascii.Error, json.JSONDecodeError, RecursionError):
         return RangeBound(timestamp=_coerce_timestamp(value))
     if not isinstance(criteria, dict):
-        kind = (
-            "array" if isinstance(criteria, list) else "null" if criteria is None else type(criteria).__name__
-        )
+        kind = "array" if isinstance(criteria, list) else "null" if criteria is None else type(criteria).__name__
         raise CursorError(f"invalid cursor: Expected object, received {kind}")
     ts = criteria.get("timestamp")
     ordinate = criteria.get("ordinate")

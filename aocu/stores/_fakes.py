@@ -113,9 +113,7 @@ class MemoryEvaluationStore:
         """process id -> evaluation key -> row"""
         self._messages = messages
 
-    async def write_evaluations(
-        self, rows: Sequence[EvaluationRow], messages: Sequence[MessageRecord] = ()
-    ) -> None:
+    async def write_evaluations(self, rows: Sequence[EvaluationRow], messages: Sequence[MessageRecord] = ()) -> None:
         for row in rows:
             r = stored(row)
             self.rows.setdefault(r.process_id, {}).setdefault(r.key, r)
@@ -172,9 +170,7 @@ class MemoryBlockStore:
 
     async def read_blocks(self, *, min_height: int, max_timestamp: int) -> list[BlockRecord]:
         return [
-            self.blocks[h]
-            for h in sorted(self.blocks)
-            if h >= min_height and self.blocks[h].timestamp <= max_timestamp
+            self.blocks[h] for h in sorted(self.blocks) if h >= min_height and self.blocks[h].timestamp <= max_timestamp
         ]
 
 
@@ -188,9 +184,7 @@ class _Snapshot:
 class MemoryCheckpointStore:
     """Checkpoint records in a dict; snapshots as bytes in a dict keyed by their (fake) file name."""
 
-    def __init__(
-        self, *, keep_drained: int = 1, keep_checkpoints: int = 2, clock_ms: Callable[[], int]
-    ) -> None:
+    def __init__(self, *, keep_drained: int = 1, keep_checkpoints: int = 2, clock_ms: Callable[[], int]) -> None:
         self.records: dict[tuple[str, str], CheckpointRecord] = {}
         self.snapshots: dict[str, _Snapshot] = {}
         self._keep = {SnapshotKind.DRAIN: keep_drained, SnapshotKind.CHECKPOINT: keep_checkpoints}
@@ -245,9 +239,7 @@ class MemoryCheckpointStore:
     async def read_snapshots(self, process_id: str, kind: SnapshotKind | None = None) -> list[SnapshotRecord]:
         return [s.record for s in self._newest_first(process_id, kind)]
 
-    async def latest_snapshot(
-        self, process_id: str, kind: SnapshotKind | None = None
-    ) -> SnapshotRecord | None:
+    async def latest_snapshot(self, process_id: str, kind: SnapshotKind | None = None) -> SnapshotRecord | None:
         found = self._newest_first(process_id, kind)
         return found[0].record if found else None
 
@@ -271,9 +263,7 @@ class MemorySchedulerLocationStore:
         self.schedulers: dict[str, SchedulerLocation] = {}
         self.process_schedulers: dict[str, SchedulerLocation] = {}
 
-    async def read_scheduler(
-        self, address: str, *, now_ms: int, allow_stale: bool = False
-    ) -> SchedulerLocation | None:
+    async def read_scheduler(self, address: str, *, now_ms: int, allow_stale: bool = False) -> SchedulerLocation | None:
         loc = self.schedulers.get(sqlite_text(address))
         return loc if loc is not None and (allow_stale or loc.is_fresh(now_ms)) else None
 
@@ -301,9 +291,7 @@ async def open_memory_stores(
     own_dir: str | None = None
     if options is None:
         own_dir = await trio.to_thread.run_sync(tempfile.mkdtemp, None, "aocu-modules-")
-        options = StoreOptions(
-            drain_dir=Path(own_dir), checkpoint_dir=Path(own_dir), module_dir=Path(own_dir)
-        )
+        options = StoreOptions(drain_dir=Path(own_dir), checkpoint_dir=Path(own_dir), module_dir=Path(own_dir))
     await trio.Path(options.module_dir).mkdir(parents=True, exist_ok=True)
     messages = MemoryMessageStore()
     try:

@@ -35,7 +35,7 @@ import zstandard
 from ._errors import SnapshotError
 from .base import MemoryBuffer
 
-__all__ = ["DEFAULT_ZSTD_LEVEL", "MemoryFiles", "fsync_dir", "write_file_atomic"]
+__all__ = ["DEFAULT_ZSTD_LEVEL", "MemoryFiles", "fsync_dir", "remove_module_temp_files", "write_file_atomic"]
 
 MiB: Final = 1 << 20
 DEFAULT_ZSTD_LEVEL: Final = 1
@@ -47,6 +47,7 @@ _HEADER: Final = struct.Struct("<8sQ32s")
 _SUFFIX: Final = ".aomem"
 _TMP: Final = ".tmp"
 _SAFE_ID: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_MODULE_TMP: Final = re.compile(r"[A-Za-z0-9_-]{1,64}(?:\.[A-Za-z0-9_-]{1,64})?\.c?wasm\.[0-9a-f]{8}\.tmp")
 
 
 def fsync_dir(directory: Path) -> None:
@@ -71,6 +72,19 @@ def write_file_atomic(path: Path, data: bytes | memoryview) -> None:
         tmp.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def remove_module_temp_files(directory: Path) -> int:
+    """Delete what a crash inside `write_file_atomic` left in the module cache directory (only
+    names it makes: ``<module>[.<engine>].[c]wasm.<8 hex>.tmp``); returns how many."""
+    try:
+        with os.scandir(directory) as it:
+            stale = [e.path for e in it if _MODULE_TMP.fullmatch(e.name) and e.is_file()]
+    except FileNotFoundError:
+        return 0
+    for path in stale:
+        os.unlink(path)
+    return len(stale)
 
 
 def safe_name_part(value: str) -> str:

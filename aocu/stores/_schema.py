@@ -155,9 +155,7 @@ def migrate(conn: apsw.Connection) -> None:
         try:
             (version,) = conn.execute("PRAGMA user_version").fetchall()[0]
             if version > target:
-                raise StoreError(
-                    f"database schema version {version} is newer than this aocu understands ({target})"
-                )
+                raise StoreError(f"database schema version {version} is newer than this aocu understands ({target})")
             if version < target:
                 conn.execute(MIGRATIONS[version])
                 conn.execute(f"PRAGMA user_version = {version + 1}")

@@ -272,9 +272,7 @@ class ModuleStore(Protocol):
 
 
 class EvaluationStore(Protocol):
-    async def write_evaluations(
-        self, rows: Sequence[EvaluationRow], messages: Sequence[MessageRecord] = ()
-    ) -> None:
+    async def write_evaluations(self, rows: Sequence[EvaluationRow], messages: Sequence[MessageRecord] = ()) -> None:
         """Persist *rows* and *messages* in one transaction; rows or messages already present are kept.
 
         Returns once committed. Concurrent calls may share a transaction (group commit), and a call
@@ -378,9 +376,7 @@ class CheckpointStore(Protocol):
         """The retained snapshots of the process (of *kind*, or all), newest point first."""
         ...
 
-    async def latest_snapshot(
-        self, process_id: str, kind: SnapshotKind | None = None
-    ) -> SnapshotRecord | None:
+    async def latest_snapshot(self, process_id: str, kind: SnapshotKind | None = None) -> SnapshotRecord | None:
         """The newest-point snapshot of the process (of *kind*, or any)."""
         ...
 
@@ -396,9 +392,7 @@ class CheckpointStore(Protocol):
 class SchedulerLocationStore(Protocol):
     """Persistent ``Scheduler-Location`` caches (scheduler-utils' "by owner" and "by process" LRUs, §2.4)."""
 
-    async def read_scheduler(
-        self, address: str, *, now_ms: int, allow_stale: bool = False
-    ) -> SchedulerLocation | None:
+    async def read_scheduler(self, address: str, *, now_ms: int, allow_stale: bool = False) -> SchedulerLocation | None:
         """The location cached for a scheduler wallet; expired entries only with *allow_stale*."""
         ...
 
