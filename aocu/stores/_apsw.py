@@ -37,6 +37,7 @@ import trio
 from ._apsw_db import Database, GroupWriter
 from ._apsw_snapshots import ApswCheckpointStore
 from ._cursor import RangeBound, Sort, evaluation_key, lower_key, sqlite_text, stored, upper_key
+from ._errors import StoreError
 from ._memory_files import remove_module_temp_files, safe_name_part, write_file_atomic
 from .base import (
     BlockRecord,
@@ -129,7 +130,14 @@ class ApswModuleStore:
         return compiled_module_path(self._dir, module_id, engine_key)
 
     async def write_module_file(self, path: Path, data: bytes) -> None:
-        await trio.to_thread.run_sync(write_file_atomic, path, data, limiter=self._file_limiter)
+        await write_module_file(path, data, self._file_limiter)
+
+
+async def write_module_file(path: Path, data: bytes, limiter: trio.CapacityLimiter | None = None) -> None:
+    try:
+        await trio.to_thread.run_sync(write_file_atomic, path, data, limiter=limiter)
+    except OSError as exc:
+        raise StoreError(f"writing {path}: {exc}") from exc
 
 
 def module_path(directory: Path, module_id: str) -> Path:

@@ -18,6 +18,7 @@ import trio
 
 from ._apsw_db import Database
 from ._cursor import stored
+from ._errors import StoreError
 from ._memory_files import MemoryFiles
 from .base import CheckpointRecord, MemoryBuffer, MemoryPoint, SnapshotKind, SnapshotRecord, StoreOptions
 
@@ -107,7 +108,10 @@ class ApswCheckpointStore:
         point = stored(point)
         files = self._files[kind]
         name = files.new_name(point.process_id, point.timestamp)
-        size, sha = await trio.to_thread.run_sync(files.write, name, memory, limiter=self._file_limiter)
+        try:
+            size, sha = await trio.to_thread.run_sync(files.write, name, memory, limiter=self._file_limiter)
+        except OSError as exc:
+            raise StoreError(f"writing memory snapshot {files.directory / name}: {exc}") from exc
         record = SnapshotRecord(
             kind=kind, point=point, file=name, memory_size=size, sha256=sha,
             gas_used=min(gas_used, _INT64_MAX), eval_time_ms=min(eval_time_ms, _INT64_MAX),
@@ -153,7 +157,7 @@ class ApswCheckpointStore:
         sql = f"SELECT {_SNAPSHOT} FROM snapshots WHERE process_id = ? AND kind = ? {_NEWEST_FIRST} {limit}"
         return self._db.read(sql, (process_id, str(kind)))
 
-    async def load_snapshot(self, record: SnapshotRecord) -> bytearray:
+    async def load_snapshot(self, record: SnapshotRecord) -> bytes:
         files = self._files[record.kind]
         read = partial(files.read, record.file, size=record.memory_size, sha256=record.sha256)
         return await trio.to_thread.run_sync(read, limiter=self._file_limiter)

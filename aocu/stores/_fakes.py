@@ -21,10 +21,10 @@ from typing import TypeVar
 
 import trio
 
-from ._apsw import compiled_module_path, module_path, wall_clock_ms
+from ._apsw import compiled_module_path, module_path, wall_clock_ms, write_module_file
 from ._cursor import RangeBound, Sort, evaluation_key, lower_key, sqlite_text, stored, upper_key
 from ._errors import SnapshotError
-from ._memory_files import safe_name_part, write_file_atomic
+from ._memory_files import safe_name_part
 from .base import (
     BlockRecord,
     CheckpointRecord,
@@ -91,7 +91,7 @@ class MemoryModuleStore:
         return compiled_module_path(self.module_dir, module_id, engine_key)
 
     async def write_module_file(self, path: Path, data: bytes) -> None:
-        await trio.to_thread.run_sync(write_file_atomic, path, data)
+        await write_module_file(path, data)
 
 
 class MemoryMessageStore:
@@ -243,7 +243,7 @@ class MemoryCheckpointStore:
         found = self._newest_first(process_id, kind)
         return found[0].record if found else None
 
-    async def load_snapshot(self, record: SnapshotRecord) -> bytearray:
+    async def load_snapshot(self, record: SnapshotRecord) -> bytes:
         await trio.lowlevel.checkpoint()
         snap = self.snapshots.get(record.file)
         if snap is None:
@@ -252,7 +252,7 @@ class MemoryCheckpointStore:
             raise SnapshotError(f"{record.file}: header does not match its record")
         if hashlib.sha256(snap.memory).digest() != record.sha256:
             raise SnapshotError(f"{record.file}: sha256 mismatch")
-        return bytearray(snap.memory)
+        return snap.memory
 
     async def delete_snapshot(self, record: SnapshotRecord) -> None:
         self.snapshots.pop(record.file, None)

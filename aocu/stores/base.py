@@ -380,8 +380,10 @@ class CheckpointStore(Protocol):
         """The newest-point snapshot of the process (of *kind*, or any)."""
         ...
 
-    async def load_snapshot(self, record: SnapshotRecord) -> bytearray:
-        """The uncompressed memory, verified against its sha256; raises `SnapshotError` otherwise."""
+    async def load_snapshot(self, record: SnapshotRecord) -> bytes:
+        """The uncompressed memory, verified against its sha256. Raises `SnapshotError` if the file
+        is missing (e.g. the retention dropped it since *record* was read), truncated or corrupt;
+        callers treat that as a miss (§2.5.3)."""
         ...
 
     async def delete_snapshot(self, record: SnapshotRecord) -> None:

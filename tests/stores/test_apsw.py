@@ -163,6 +163,17 @@ async def test_drain_and_checkpoint_may_share_a_directory(tmp_path: Path) -> Non
         assert await stores.checkpoints.load_snapshot(b) == b"b"
 
 
+async def test_snapshot_write_failure_is_a_store_error_and_leaves_no_record(
+    tmp_path: Path, options: StoreOptions
+) -> None:
+    pid = "p".ljust(43, "x")
+    async with open_stores(db_path(tmp_path), options) as stores:
+        await trio.Path(options.drain_dir).rmdir()
+        with pytest.raises(StoreError, match="writing memory snapshot"):
+            await stores.checkpoints.save_snapshot(SnapshotKind.DRAIN, point(pid, 1), b"x" * 100)
+        assert await stores.checkpoints.read_snapshots(pid) == []
+
+
 async def test_corrupt_snapshot_raises_snapshot_error(tmp_path: Path, options: StoreOptions) -> None:
     pid = "p".ljust(43, "x")
     async with open_stores(db_path(tmp_path), options) as stores:

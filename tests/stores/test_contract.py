@@ -24,6 +24,7 @@ from aocu.stores import (
     SnapshotError,
     SnapshotKind,
     Sort,
+    StoreError,
     Stores,
     parse_cursor,
 )
@@ -79,6 +80,8 @@ async def test_module_round_trips_and_paths_are_stable(stores: Stores, ids: Ids)
     await stores.modules.write_module_file(compiled, b"replaced")
     assert await trio.Path(compiled).read_bytes() == b"replaced"
     assert [p.name for p in await trio.Path(compiled.parent).iterdir()] == [compiled.name]
+    with pytest.raises(StoreError):
+        await stores.modules.write_module_file(compiled.parent / "no-such-dir" / "x.wasm", b"x")
 
 
 # --- evaluations -------------------------------------------------------------------------------

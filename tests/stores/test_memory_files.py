@@ -46,8 +46,8 @@ def test_file_is_compressed_and_carries_its_checksum(files: MemoryFiles) -> None
     _, sha = files.write(name, data)
     raw = (files.directory / name).read_bytes()
     assert len(raw) < len(data) // 5
-    magic, size, header_sha = struct.unpack("<8sQ32s", raw[:48])
-    assert (magic, size, header_sha) == (b"AOCUMEM\x01", len(data), sha)
+    magic, size, frame_length, header_sha = struct.unpack("<8sQQ32s", raw[:56])
+    assert (magic, size, frame_length, header_sha) == (b"AOCUMEM\x01", len(data), len(raw) - 56, sha)
 
 
 def test_corruption_is_detected(files: MemoryFiles) -> None:
@@ -72,7 +72,7 @@ def test_corruption_is_detected(files: MemoryFiles) -> None:
     check(good, size=size + 1)  # record disagrees with the header
     check(good, sha=bytes(32))
     forged = bytearray(good)
-    forged[16:48] = hashlib.sha256(b"other").digest()  # header and record agree, content does not
+    forged[24:56] = hashlib.sha256(b"other").digest()  # header and record agree, content does not
     path.write_bytes(bytes(forged))
     with pytest.raises(SnapshotError, match="sha256 mismatch"):
         files.read(name, size=size, sha256=hashlib.sha256(b"other").digest())
