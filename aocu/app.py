@@ -66,11 +66,19 @@ class _NpmFormatter(logging.Formatter):
 class LogLevels:
     """The one log level of every aocu logger, changed at run time (the ``.loglevel`` file)."""
 
-    def __init__(self, logger: logging.Logger, default: str) -> None:
+    def __init__(self, logger: logging.Logger, default: str, handler: logging.Handler | None = None) -> None:
         self.logger = logger
         self.default = default
         self.level = default
+        self._handler = handler
         self._apply(default)
+
+    def restore(self) -> None:
+        """Undo `configure_logging` (aocu's loggers propagate to the root logger again)."""
+        if self._handler is not None:
+            self.logger.removeHandler(self._handler)
+        self.logger.propagate = True
+        self.logger.setLevel(logging.NOTSET)
 
     def set(self, level: str) -> None:
         if level == self.level:
@@ -95,7 +103,7 @@ def configure_logging(config: LogConfig, stream: TextIO | None = None) -> LogLev
     handler.aocu_console = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
     logger.propagate = False
-    return LogLevels(logger, config.default_level)
+    return LogLevels(logger, config.default_level, handler)
 
 
 async def watch_log_level(config: LogConfig, levels: LogLevels, *,
@@ -184,15 +192,23 @@ async def run_cu(config: Config, api_factory: ApiFactory | None = None, *,
     ``api_factory(config)`` is an async context manager yielding the `ComputeUnitApi`; if the
     port has a ``metrics`` attribute (a `ServiceMetrics`), ``/metrics`` exposes that registry.
     """
-    factory = api_factory or default_api_factory
+    opened = (api_factory or default_api_factory)(config)      # fails fast, before any task starts
     levels = configure_logging(config.log, log_stream)
+    try:
+        await _run(config, opened, levels, task_status)
+    finally:
+        levels.restore()
+
+
+async def _run(config: Config, opened: AbstractAsyncContextManager[ComputeUnitApi], levels: LogLevels,
+               task_status: trio.TaskStatus[list[str]]) -> None:
     stop = trio.Event()
     port = _Port()
     async with trio.open_nursery() as root:
         await root.start(watch_log_level, config.log, levels)
         await root.start(_handle_signals, stop, root, port)
         with trio.CancelScope() as port_scope:
-            async with factory(config) as api:
+            async with opened as api:
                 port.api = api
                 metrics = getattr(api, "metrics", None)
                 if not isinstance(metrics, ServiceMetrics):

@@ -59,9 +59,11 @@ class Progress:
         await self._stream(None)
 
     async def _stream(self, process_id: str | None) -> None:
-        await websocket.accept()
         code, reason = CLOSE_GOING_AWAY, "server shutting down"
         async with self.api.events.subscribe(process_id, buffer=self.config.progress_buffer) as events:
+            # Subscribed before the handshake completes: a client sees every event published
+            # after its connect returns.
+            await websocket.accept()
             async with trio.open_nursery() as nursery:
                 async def close_on_stop() -> None:
                     await self.stopping.wait()

@@ -2,7 +2,8 @@
 
 `FakeComputeUnitApi` implements the HTTP port over dicts (open it with `open_fake_api` so its
 evaluations run in their own nursery, as the pipeline's do); `open_test_server` and
-`serve_in_thread` serve it on loopback; `test_wallet_jwk` makes a wallet with a stable address.
+`serve_in_thread` serve it on loopback; `test_wallet_jwk` makes a wallet with a stable address;
+`wait_until` polls a condition.
 Nothing here is used by the running CU.
 """
 
@@ -12,6 +13,7 @@ from ._fake_api import open_fake_api as open_fake_api
 from ._server import open_test_client as open_test_client
 from ._server import open_test_server as open_test_server
 from ._server import serve_in_thread as serve_in_thread
+from ._waiting import wait_until as wait_until
 from ._wallet import test_wallet_jwk as test_wallet_jwk
 
 __all__ = [
@@ -22,4 +24,5 @@ __all__ = [
     "open_test_server",
     "serve_in_thread",
     "test_wallet_jwk",
+    "wait_until",
 ]
