@@ -4,7 +4,8 @@ Runs on the trio thread; awaits only the request body, which Quart bounds by
 ``MAX_CONTENT_LENGTH`` (1 MiB, as Fastify's ``bodyLimit``). Only ``application/json`` (parsed
 like ``JSON.parse`` by `aocu.jsjson`, with secure-json-parse's prototype-poisoning refusal) and
 ``text/plain`` (a string) are accepted; anything else is 415. Failures raise `BodyError` carrying
-the Fastify-shaped answer, which the route returns before doing anything else.
+the Fastify-shaped answer, which the route returns before doing anything else. Never buffers more
+than ``MAX_CONTENT_LENGTH`` bytes (Quart refuses the rest).
 """
 
 from __future__ import annotations

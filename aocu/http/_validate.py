@@ -6,6 +6,7 @@ Pure functions on the trio thread; no I/O. Each ``*_input`` function mirrors an 
 reference's ``errFrom`` makes of the issues (``'<key>': <message>.`` joined by `` | ``,
 reference-cu.md §1.0). Failures raise `InvalidRequestError` (400, where the reference says 500).
 A query value is ``None`` when absent, a ``str`` once, a ``list`` when repeated (Fastify's parser).
+Validation never calls the port and never raises anything but `InvalidRequestError`.
 """
 
 from __future__ import annotations

@@ -84,5 +84,8 @@ def serve_in_thread(api_factory: Callable[[], AbstractAsyncContextManager[Any]],
     try:
         yield url
     finally:
-        token.run_sync_soon(scope.cancel)
+        try:
+            token.run_sync_soon(scope.cancel)
+        except trio.RunFinishedError:
+            pass                        # the server's loop has already ended
         thread.join(THREAD_START_TIMEOUT_S)
