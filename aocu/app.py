@@ -3,9 +3,10 @@
 Owns the process-wide pieces: the root nursery, the signal task (SIGTERM/SIGINT: graceful stop,
 a second one stops at once; SIGUSR2: ``api.checkpoint_all()`` when the port has it), the log
 configuration with the reference's npm levels and its dynamic ``LOG_CONFIG_PATH`` file
-(reference-cu.md §6.2), and the order of start and stop (style.md §6.4): the port first, HTTP
-last; on stop HTTP drains first (``HttpConfig.shutdown_grace_s``), then the port closes under the
-same grace. Runs on the trio thread; reads no environment (it is given a `Config`).
+(reference-cu.md §6.2), the periodic ``Stats Usage`` line, and the order of start and stop
+(style.md §6.4): the port first, HTTP last; on stop HTTP drains first
+(``HttpConfig.shutdown_grace_s``), then the port closes under the same grace. Runs on the trio
+thread; reads no environment (it is given a `Config`).
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ import sys
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from functools import partial
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import trio
 
-from aocu.config import LOG_LEVELS, SECONDS, Config, LogConfig
+from aocu import jsjson
+from aocu.config import LOG_LEVELS, MILLISECONDS, SECONDS, Config, LogConfig
 from aocu.http import ServiceMetrics, serve_http
 
 if TYPE_CHECKING:
@@ -174,6 +175,19 @@ async def _handle_signals(stop: trio.Event, root: trio.Nursery, port: _Port, *,
                 stop.set()
 
 
+async def _log_stats(api: Any, interval_s: float) -> None:
+    """``Stats Usage: {...}`` every ``MEM_MONITOR_INTERVAL`` when the port has ``stats()`` (§6.2)."""
+    stats = getattr(api, "stats", None)
+    if stats is None or interval_s <= 0:
+        return
+    while True:
+        await trio.sleep(interval_s)
+        try:
+            log.info("Stats Usage: %s", jsjson.stringify(stats()))
+        except Exception:
+            log.exception("the port's stats() failed")
+
+
 def default_api_factory(config: Config) -> AbstractAsyncContextManager[ComputeUnitApi]:
     """The real pipeline: ``aocu.pipeline.open_compute_unit(config)`` (written by the integrator)."""
     import aocu.pipeline
@@ -214,8 +228,13 @@ async def _run(config: Config, opened: AbstractAsyncContextManager[ComputeUnitAp
                 if not isinstance(metrics, ServiceMetrics):
                     metrics = ServiceMetrics() if config.http.enable_metrics else None
                 async with trio.open_nursery() as http:
-                    binds = await http.start(partial(serve_http, api, config.http, metrics=metrics,
-                                                     shutdown_trigger=stop.wait))
+                    async def serve(task_status: trio.TaskStatus[list[str]]) -> None:
+                        await serve_http(api, config.http, metrics=metrics, shutdown_trigger=stop.wait,
+                                         task_status=task_status)
+                        http.cancel_scope.cancel(reason="the HTTP server stopped")
+
+                    binds = await http.start(serve)
+                    http.start_soon(_log_stats, api, config.log.monitor_interval_ms * MILLISECONDS)
                     for bind in binds:
                         log.info("Server is running on %s", bind)
                     log.info('Server in unit mode: "%s"', config.unit_mode)

@@ -186,6 +186,11 @@ class FakeComputeUnitApi:
         """The owner address of a process (for ``ALLOW_OWNERS``), None when unknown."""
         return self.owners.get(process_id)
 
+    def stats(self) -> dict[str, Any]:
+        """What the periodic ``Stats Usage`` log line shows."""
+        return {"evaluated": len(self.evaluated), "running": len(self._jobs),
+                "subscribers": self.events.subscriber_count}
+
     async def checkpoint_all(self) -> None:
         """What ``SIGUSR2`` asks for: checkpoint every process in memory."""
         self.checkpoints += 1

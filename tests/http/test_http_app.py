@@ -53,8 +53,8 @@ class Factory:
         self.closed = True
 
 
-async def test_run_cu_serves_checkpoints_on_sigusr2_and_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
-    config = cu_config(tmp_path, DEFAULT_LOG_LEVEL="info")
+async def test_run_cu_serves_logs_stats_checkpoints_on_sigusr2_and_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
+    config = cu_config(tmp_path, DEFAULT_LOG_LEVEL="info", MEM_MONITOR_INTERVAL="20")
     factory = Factory()
     log = io.StringIO()
     async with trio.open_nursery() as nursery:
@@ -67,6 +67,7 @@ async def test_run_cu_serves_checkpoints_on_sigusr2_and_stops_gracefully_on_sigt
             identity = await http.get("/")
             assert identity.json()["address"] == config.wallet.address
 
+            await wait_until(lambda: "[info]: Stats Usage: {" in log.getvalue())
             os.kill(os.getpid(), signal.SIGUSR2)
             await wait_until(lambda: api.checkpoints > 0)
 
@@ -76,7 +77,7 @@ async def test_run_cu_serves_checkpoints_on_sigusr2_and_stops_gracefully_on_sigt
                 answers.append(await http.get("/result/M", params={"process-id": "P"}))
 
             nursery.start_soon(in_flight)
-            await trio.testing.wait_all_tasks_blocked(0.05)
+            await wait_until(lambda: api.calls_to("read_result"))
             os.kill(os.getpid(), signal.SIGTERM)           # stop accepting, let the request finish
             await trio.sleep(0.1)
             with pytest.raises(httpx.TransportError):
