@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import trio
 
@@ -28,6 +29,7 @@ from ._runner import ProcessRunner, RunOutcome, Target
 
 _EMPTY_RESULT: dict[str, Any] = {"Messages": [], "Assignments": [], "Spawns": [], "Output": ""}
 CRON_LIMIT_MAX = 1000
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -102,7 +104,37 @@ class ComputeUnit:
         record = await self.runner.process_record(process_id)
         return record.owner_address
 
+    async def _in_background(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Run ``fn(*args)`` as a task of the CU's nursery and wait for it.
+
+        The caller may stop waiting (busy threshold, client gone); the work goes on, so
+        the evaluation it started (SU lookups included) completes and is persisted, as
+        the reference's background evaluation does (reference-cu.md §1.9).
+        """
+        done = trio.Event()
+        box: dict[str, Any] = {}
+
+        async def run() -> None:
+            try:
+                box["value"] = await fn(*args)
+            except Exception as exc:
+                box["error"] = exc
+            finally:
+                done.set()
+
+        self._nursery.start_soon(run)
+        await done.wait()
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
     async def read_result(self, process_id: str, message_id: str) -> dict[str, Any]:
+        row = await self.runner.stores.evaluations.read_evaluation_by_message(process_id, message_id)
+        if row is not None:                      # the common repeat read: no task, no lookup
+            return jsjson.parse(row.output)
+        return await self._in_background(self._read_result, process_id, message_id)
+
+    async def _read_result(self, process_id: str, message_id: str) -> dict[str, Any]:
         evaluations = self.runner.stores.evaluations
         row = await evaluations.read_evaluation_by_message(process_id, message_id)
         if row is not None:
@@ -163,11 +195,14 @@ class ComputeUnit:
                 target = Target(int(float(upto.timestamp)), upto.ordinate, upto.cron)
             except ValueError:
                 target = Target()
-        await self.evaluate_to(process_id, target)
+        await self._in_background(self.evaluate_to, process_id, target)
         return await self._read_page(process_id, from_=from_, to=to, sort="ASC", limit=min(limit, CRON_LIMIT_MAX),
                                      only_cron=True)
 
     async def read_state(self, process_id: str, to: int | None) -> StateBody:
+        return await self._in_background(self._read_state, process_id, to)
+
+    async def _read_state(self, process_id: str, to: int | None) -> StateBody:
         await self.evaluate_to(process_id, Target(to) if to is not None else Target())
         hot = self.runner.memcache.checkout(process_id)
         if hot is None:
@@ -183,4 +218,4 @@ class ComputeUnit:
     async def dry_run(self, process_id: str, message: dict[str, Any], *, to: str | None,
                       max_age_ms: int | None) -> dict[str, Any]:
         from ._dryrun import dry_run
-        return await dry_run(self, process_id, message, to=to)
+        return await self._in_background(lambda: dry_run(self, process_id, message, to=to))

@@ -211,11 +211,12 @@ class ProcessRunner:
                                    process_id)
         except BaseException as exc:
             self.memcache.discard(process_id)     # the live instance may be ahead of its rows
-            if isinstance(exc, Exception):
-                status = getattr(exc, "http_status", 500)
-                self.events.publish(StreamFailed(process_id=process_id, stream_id=stream_id,
-                                                 error=str(exc), status=status))
-            raise
+            cause = first_error(exc)
+            if cause is None:
+                raise                             # cancelled: nothing to report
+            self.events.publish(StreamFailed(process_id=process_id, stream_id=stream_id, error=str(cause),
+                                             status=getattr(cause, "http_status", 500)))
+            raise cause from exc
         outcome.point = state.point
         if state.point is not None:
             self.memcache.checkin(state.live, state.point, gas_used=state.gas_used,
@@ -423,6 +424,20 @@ class _StreamState:
     point: MemoryPoint | None
     gas_used: int = 0
     eval_time_ms: float = 0.0
+
+
+def first_error(exc: BaseException) -> Exception | None:
+    """The error that failed a stage nursery, out of its exception group (None if only cancelled).
+
+    Subscribers get one clear error (issue 4, item 1), not trio's group of one.
+    """
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = first_error(inner)
+            if found is not None:
+                return found
+        return None
+    return exc if isinstance(exc, Exception) else None
 
 
 def _at_or_after(point: MemoryPoint, target: Target) -> bool:

@@ -8,6 +8,7 @@ after a restart from its stores.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 import trio
 
 from aocu.clients import ClientsConfig, open_gateway_client, open_scheduler_client, open_scheduler_locator
+from aocu.clients._retry import RetryPolicy
 from aocu.devnet import DevnetConfig, open_devnet
 from aocu.pipeline import ComputeUnit, EventBus, PipelineOptions, ProcessMemoryCache, ProcessRunner
 from aocu.stores import StoreOptions, open_stores
@@ -23,9 +25,14 @@ from aocu.stores import StoreOptions, open_stores
 MODULES = Path(__file__).resolve().parents[1] / "fixtures" / "modules"
 
 
+#: Tests fail fast: the SU's retries keep their count but not the reference's seconds of backoff.
+FAST_RETRY = RetryPolicy(max_retries=2, initial_delay_s=0.01)
+
+
 @asynccontextmanager
 async def open_cu(devnet: Any, state: Path) -> AsyncIterator[ComputeUnit]:
-    config = ClientsConfig.from_env(devnet.urls.cu_env())
+    config = dataclasses.replace(ClientsConfig.from_env(devnet.urls.cu_env()), su_retry=FAST_RETRY,
+                                 gateway_retry=FAST_RETRY)
     options = StoreOptions(drain_dir=state / "drain", checkpoint_dir=state / "checkpoints",
                            module_dir=state / "modules")
     async with (open_stores(state / "cu.sqlite", options) as stores,
