@@ -108,7 +108,7 @@ class Routes:
     async def _check_owner(self, process_id: str) -> None:
         """``ALLOW_OWNERS`` (§1.12), when the port can name a process's owner.
 
-        The reference checks it while loading the process (loadProcessMeta); a port without an
+        The reference checks it while loading the process (loadProcessMeta); a port without a
         ``process_owner(process_id)`` method must enforce it itself.
         """
         if not self._allowed_owners:
