@@ -72,7 +72,9 @@ def _stored_value(v: Any) -> Any:
         return sqlite_text(v)
     if isinstance(v, tuple):
         items = tuple(_stored_value(x) for x in v)
-        return v if all(a is b for a, b in zip(items, v, strict=True)) else items
+        if all(a is b for a, b in zip(items, v, strict=True)):
+            return v
+        return type(v)._make(items) if hasattr(type(v), "_make") else items  # keeps a Tag a Tag
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
         return stored(v)
     return v

@@ -1,12 +1,14 @@
 """The storage layer's exceptions, and the one place apsw's are translated.
 
-Tree (until ``aocu/errors.py`` exists and adopts ``StoreError`` under ``AocuError``)::
+Both hang off `aocu.errors` (``AocuError``)::
 
-    StoreError            our fault or the disk's: SQLite failed, schema too new -> HTTP 500
-    └── SnapshotError     a memory snapshot file is missing, truncated or fails its sha256;
-                          callers treat it as a miss, as the reference treats read errors (§2.5.3)
-    CursorError           (a ValueError) a `/results` or `/cron` bound the reference also rejects;
-                          the reference answers those with 500 (reference-cu.md §8.1 item 1)
+    StoreError (aocu.errors)   500  our fault or the disk's: SQLite failed, schema too new
+    └── SnapshotError          500  a memory snapshot file is missing, truncated or fails its
+                                    sha256; callers treat it as a miss, as the reference treats
+                                    read errors (§2.5.3)
+    CursorError                400  (also a ValueError) a `/results` or `/cron` bound that the
+                                    reference's Zod schemas reject; the reference answers 500
+                                    (§8.1 item 1), aocu 400 like every other Zod rejection
 
 Runs on any thread; `map_apsw_errors` wraps every apsw call so nothing above `aocu.stores`
 sees an ``apsw`` type (style.md §6 item 9).
@@ -19,19 +21,19 @@ from contextlib import contextmanager
 
 import apsw
 
+from aocu.errors import AocuError, StoreError
+
 __all__ = ["CursorError", "SnapshotError", "StoreError", "map_apsw_errors"]
-
-
-class StoreError(Exception):
-    """The store could not do what was asked (database or filesystem failure)."""
 
 
 class SnapshotError(StoreError):
     """A memory snapshot could not be read back intact (missing file, bad header, sha256 mismatch)."""
 
 
-class CursorError(ValueError):
-    """A `from`/`to`/`sort` value that the reference's Zod schemas reject (it answers 500)."""
+class CursorError(AocuError, ValueError):
+    """A `from`/`to`/`sort` value that the reference's Zod schemas reject (the reference: 500)."""
+
+    http_status = 400
 
 
 @contextmanager

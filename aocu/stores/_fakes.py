@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -39,6 +39,7 @@ from .base import (
     SnapshotRecord,
     StoreOptions,
     Stores,
+    Tag,
 )
 
 __all__ = [
@@ -56,6 +57,10 @@ _INT64_MAX = 2**63 - 1
 _T = TypeVar("_T")
 
 
+def _tags(tags: tuple[Tag, ...]) -> tuple[Tag, ...]:
+    return tuple(Tag(name, value) for name, value in tags)  # what the database gives back
+
+
 def _limited(items: list[_T], limit: int) -> list[_T]:
     return items if limit < 0 else items[:limit]  # SQLite: a negative LIMIT means no limit
 
@@ -69,7 +74,7 @@ class MemoryProcessStore:
 
     async def write_process(self, record: ProcessRecord) -> None:
         r = stored(record)
-        self.processes.setdefault(r.id, r)
+        self.processes.setdefault(r.id, replace(r, tags=_tags(r.tags)))
 
 
 class MemoryModuleStore:
@@ -82,7 +87,7 @@ class MemoryModuleStore:
 
     async def write_module(self, record: ModuleRecord) -> None:
         r = stored(record)
-        self.modules.setdefault(r.id, r)
+        self.modules.setdefault(r.id, replace(r, tags=_tags(r.tags)))
 
     def binary_path(self, module_id: str) -> Path:
         return module_path(self.module_dir, module_id)

@@ -60,6 +60,7 @@ async def test_process_text_is_stored_like_sqlite_stores_js_strings(stores: Stor
     await stores.processes.write_process(_process(pid, tags=(("Name", "a\ud800b"), ("Emoji", "\ud83d\ude00"))))
     got = await stores.processes.read_process(pid)
     assert got is not None and got.tags == (("Name", "a\ufffdb"), ("Emoji", "\U0001f600"))
+    assert [t.name for t in got.tags] == ["Name", "Emoji"]  # still aocu.model.Tag
 
 
 async def test_module_round_trips_and_paths_are_stable(stores: Stores, ids: Ids) -> None:
