@@ -13,9 +13,10 @@ its results for later requests.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from aocu.pipeline._bus import EventBus
+if TYPE_CHECKING:
+    from aocu.pipeline._bus import EventBus
 
 SortOrder = Literal["ASC", "DESC"]
 

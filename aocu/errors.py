@@ -10,6 +10,7 @@ The HTTP layer maps an error to a status through ``type(exc).__mro__`` (style.md
     AocuError                          500  base class
     ├── ProcessNotFoundError           404
     ├── ProcessDeniedError             403  restrict/allow lists, owner allow list (§1.12)
+    ├── InvalidRequestError            400  input the reference's schemas reject (it answers 500)
     ├── InvalidProcessError            500  process tags the reference rejects (§2.3, §2.8.1)
     ├── InvalidMessageError            500  the reference's message schema or deep hash fails (§2.10)
     ├── ModuleError                    500  module failures the reference answers with 500
@@ -36,6 +37,7 @@ __all__ = [
     "InvalidMessageError",
     "InvalidModuleError",
     "InvalidProcessError",
+    "InvalidRequestError",
     "ModuleError",
     "ModuleLimitError",
     "ProcessDeniedError",
@@ -135,3 +137,13 @@ class RateLimitedError(AocuError):
 
 class StoreError(AocuError):
     """The local database failed."""
+
+
+class InvalidRequestError(AocuError):
+    """A request the reference's Zod schemas reject; its text is the reference's message.
+
+    The reference answers these 500 (Zod errors carry no status, §8.1 item 1); aocu answers 400,
+    the caller's fault (README, "Differences from the reference").
+    """
+
+    http_status = 400

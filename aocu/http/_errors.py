@@ -15,7 +15,7 @@ from typing import Any, Final
 from quart import Response
 
 from aocu import jsjson
-from aocu.errors import AocuError, ProcessDeniedError, RateLimitedError
+from aocu.errors import AocuError, InvalidRequestError, ProcessDeniedError, RateLimitedError
 
 __all__ = [
     "HTTP_STATUS",
@@ -29,15 +29,6 @@ __all__ = [
 
 JSON_CONTENT_TYPE: Final = "application/json; charset=utf-8"
 
-
-class InvalidRequestError(AocuError):
-    """A request the reference's Zod schemas reject; its text is the reference's message.
-
-    The reference answers these 500 (Zod errors carry no status, §8.1 item 1); aocu answers 400,
-    the caller's fault (README, "Differences from the reference").
-    """
-
-    http_status = 400
 
 
 #: AocuError class -> status. The reference's statuses where it has one (§1.13); a class not

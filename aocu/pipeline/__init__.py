@@ -9,6 +9,7 @@ from ._bus import EventBus
 from ._cu import ComputeUnit
 from ._live import BUFFER_ALLOCATION_FAILURE, Evaluated, LiveProcess, ReplayDivergedError, normalize
 from ._memcache import ProcessMemoryCache
+from ._open import open_compute_unit, pipeline_options
 from ._runner import PipelineOptions, ProcessRunner, RunOutcome, Target
 
 __all__ = [
@@ -24,4 +25,6 @@ __all__ = [
     "RunOutcome",
     "Target",
     "normalize",
+    "open_compute_unit",
+    "pipeline_options",
 ]

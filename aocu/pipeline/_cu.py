@@ -20,8 +20,8 @@ import trio
 
 from aocu import jsjson
 from aocu.api import SortOrder, StateBody
-from aocu.errors import AocuError, InvalidMessageError, TooEarlyError
-from aocu.stores import RangeBound, Sort
+from aocu.errors import AocuError, InvalidMessageError, InvalidRequestError, TooEarlyError
+from aocu.stores import CursorError, RangeBound, Sort
 from aocu.stores._cursor import encode_cursor, parse_cursor, resolve_sort
 
 from ._bus import EventBus
@@ -165,9 +165,12 @@ class ComputeUnit:
 
     async def _read_page(self, process_id: str, *, from_: str | None, to: str | None, sort: SortOrder | None,
                          limit: int, only_cron: bool) -> dict[str, Any]:
-        after: RangeBound | None = parse_cursor(from_)
-        upto: RangeBound | None = parse_cursor(to)
-        used = resolve_sort(after, upto, sort, override=only_cron)
+        try:
+            after: RangeBound | None = parse_cursor(from_)
+            upto: RangeBound | None = parse_cursor(to)
+            used = resolve_sort(after, upto, sort, override=only_cron)
+        except CursorError as exc:
+            raise InvalidRequestError(str(exc)) from exc
         rows = await self.runner.stores.evaluations.read_results(
             process_id, after=after, upto=upto, sort=Sort(used), limit=limit + 1, only_cron=only_cron)
         kept = [row for row in rows if not row.has_error]
@@ -188,7 +191,10 @@ class ComputeUnit:
 
     async def read_cron_results(self, process_id: str, *, from_: str | None, to: str | None, sort: SortOrder,
                                 limit: int) -> dict[str, Any]:
-        upto = parse_cursor(to)
+        try:
+            upto = parse_cursor(to)
+        except CursorError as exc:
+            raise InvalidRequestError(str(exc)) from exc
         target = Target()
         if upto is not None and upto.timestamp is not None:
             try:

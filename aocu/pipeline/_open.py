@@ -1,0 +1,62 @@
+"""`open_compute_unit`: build the real pipeline from a `Config` (the composition root's half).
+
+Opens, in dependency order and closing in reverse: the stores (apsw), the
+upstream clients, the hot-process cache and its drainer, the runner, and the
+CU's own nursery for background streams. Yields a `ComputeUnit` that serves
+`aocu.api.ComputeUnitApi`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+import trio
+
+from aocu.clients import open_gateway_client, open_scheduler_client, open_scheduler_locator
+from aocu.stores import SnapshotKind, open_stores
+
+from ._bus import EventBus
+from ._cu import ComputeUnit
+from ._live import LiveProcess
+from ._memcache import ProcessMemoryCache
+from ._runner import PipelineOptions, ProcessRunner
+
+if TYPE_CHECKING:
+    from aocu.config import Config
+    from aocu.stores import MemoryPoint
+
+
+def pipeline_options(config: Config) -> PipelineOptions:
+    return PipelineOptions(
+        max_memory_bytes=config.wasm.memory_max_limit, max_compute=config.wasm.compute_max_limit,
+        supported_formats=tuple(config.wasm.supported_formats),
+        supported_extensions=tuple(config.wasm.supported_extensions), wasm_workers=config.wasm.max_workers,
+        memory_cache_bytes=config.memory_cache.max_bytes, memory_cache_ttl_s=config.memory_cache.ttl_ms / 1000,
+        eager_checkpoint_gas=config.checkpoint.eager_gas_threshold,
+        eager_checkpoint_time_ms=config.checkpoint.eager_eval_time_threshold_ms,
+        cache_dir=str(config.wasm.binary_dir / "aocu-compiled"))
+
+
+@asynccontextmanager
+async def open_compute_unit(config: Config) -> AsyncIterator[ComputeUnit]:
+    options = pipeline_options(config)
+    clients = config.clients()
+    async with (open_stores(config.store.db_path, config.stores()) as stores,
+                open_scheduler_client(clients) as scheduler, open_gateway_client(clients) as gateway,
+                open_scheduler_locator(clients) as locator, trio.open_nursery() as nursery):
+
+        async def drain(live: LiveProcess, point: MemoryPoint) -> None:
+            """An evicted hot process goes to a compressed file, its next starting point."""
+            memory = await trio.to_thread.run_sync(live.memory_snapshot, limiter=runner.wasm_limiter)
+            await stores.checkpoints.save_snapshot(SnapshotKind.DRAIN, point, memory)
+
+        memcache = ProcessMemoryCache(options.memory_cache_bytes, options.memory_cache_ttl_s, drain)
+        await nursery.start(memcache.run)
+        runner = ProcessRunner(scheduler=scheduler, locator=locator, gateway=gateway, stores=stores,
+                               events=EventBus(), memcache=memcache, options=options)
+        try:
+            yield ComputeUnit(runner, nursery, address=config.wallet.address)
+        finally:
+            nursery.cancel_scope.cancel(reason="compute unit closing")
