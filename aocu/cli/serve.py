@@ -22,6 +22,9 @@ def register(subparsers: Any) -> None:
                    help="the .env file to read (default: $DOTENV_CONFIG_PATH or ./.env)")
     p.add_argument("--host", default=None, help="listen address (overrides HOST)")
     p.add_argument("--port", type=int, default=None, help="listen port (overrides PORT)")
+    p.add_argument("--devnet", type=Path, default=None, metavar="DIR",
+                   help="also run a local ao network (aocu devnet) with its state in DIR and point the CU "
+                        "at it; without WALLET/WALLET_FILE a wallet is created at DIR/cu-wallet.json")
     p.set_defaults(func=run)
 
 
@@ -36,10 +39,55 @@ def run(args: argparse.Namespace) -> int:
         environ["HOST"] = args.host
     if args.port is not None:
         environ["PORT"] = str(args.port)
+    if args.devnet is not None:
+        _prepare_devnet_dir(args.devnet, environ)
+        return trio.run(_serve_with_devnet, args.devnet, environ)
     try:
         config = Config.from_env(environ)
     except ConfigError as exc:
         sys.stderr.write(f"aocu serve: invalid configuration: {exc}\n")
         return 2
     trio.run(run_cu, config)
+    return 0
+
+
+def _prepare_devnet_dir(directory: Path, environ: dict[str, str]) -> None:
+    """State directory, a wallet if none is configured, and the CU's database inside it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    if not environ.get("WALLET") and not environ.get("WALLET_FILE"):
+        wallet = directory / "cu-wallet.json"
+        if not wallet.exists():
+            from aocu.wallet import new_jwk_text
+            fd = os.open(wallet, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(new_jwk_text())
+        environ["WALLET_FILE"] = str(wallet)
+    environ.setdefault("DB_URL", str(directory / "cu"))
+    environ.setdefault("PROCESS_MEMORY_CACHE_FILE_DIR", str(directory / "memory"))
+    environ.setdefault("PROCESS_MEMORY_FILE_CHECKPOINTS_DIR", str(directory / "checkpoints"))
+    environ.setdefault("WASM_BINARY_FILE_DIRECTORY", str(directory / "modules"))
+
+
+async def _serve_with_devnet(directory: Path, environ: dict[str, str]) -> int:
+    """A devnet and a CU pointed at it, in one trio run (a developer's one-command network)."""
+    import trio
+
+    from aocu.app import run_cu
+    from aocu.config import Config, ConfigError
+    from aocu.devnet import DevnetConfig, open_devnet
+
+    async with open_devnet(DevnetConfig(directory=directory / "network", su_port=0, gateway_port=0)) as devnet:
+        environ.update(devnet.urls.cu_env())
+        try:
+            config = Config.from_env(environ)
+        except ConfigError as exc:
+            sys.stderr.write(f"aocu serve: invalid configuration: {exc}\n")
+            return 2
+        async with trio.open_nursery() as nursery:
+            binds = await nursery.start(run_cu, config)
+            sys.stderr.write(
+                f"aocu serve: CU on {', '.join(binds)}\n"
+                f"  devnet SU {devnet.urls.su}  gateway {devnet.urls.gateway}\n"
+                f"  try: aocu devnet publish-module FILE.wasm --url {devnet.urls.gateway} ... "
+                f"(see aocu devnet --help)\n")
     return 0
