@@ -9,6 +9,7 @@ process in memory. Exit status: 0 after a graceful stop, 2 for a configuration e
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -73,11 +74,16 @@ async def _serve_with_devnet(directory: Path, environ: dict[str, str]) -> int:
     import trio
 
     from aocu.app import run_cu
+    from aocu.cli.devnet import STATE_FILE
     from aocu.config import Config, ConfigError
     from aocu.devnet import DevnetConfig, open_devnet
 
-    async with open_devnet(DevnetConfig(directory=directory / "network", su_port=0, gateway_port=0)) as devnet:
+    network = directory / "network"
+    async with open_devnet(DevnetConfig(directory=network, su_port=0, gateway_port=0)) as devnet:
         environ.update(devnet.urls.cu_env())
+        # what `aocu devnet ... --dir DIR/network` reads to find this devnet
+        state = {"su": devnet.urls.su, "gateway": devnet.urls.gateway, "su_address": devnet.su_address}
+        await trio.Path(network / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
         try:
             config = Config.from_env(environ)
         except ConfigError as exc:
@@ -88,6 +94,6 @@ async def _serve_with_devnet(directory: Path, environ: dict[str, str]) -> int:
             sys.stderr.write(
                 f"aocu serve: CU on {', '.join(binds)}\n"
                 f"  devnet SU {devnet.urls.su}  gateway {devnet.urls.gateway}\n"
-                f"  try: aocu devnet publish-module FILE.wasm --url {devnet.urls.gateway} ... "
+                f"  try: aocu devnet publish-module FILE.wasm --format FORMAT --dir {network} "
                 f"(see aocu devnet --help)\n")
     return 0
