@@ -47,10 +47,12 @@ def rows(state: Path) -> list[tuple[str, str]]:
         db.close()
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
 async def run_child(env: dict[str, str], state: Path, pid: str, mid: str, kill_after: float | None) -> int:
-    root = Path(__file__).resolve().parents[2]
     proc = await trio.lowlevel.open_process([sys.executable, "-c", CHILD, json.dumps(env), str(state), pid, mid],
-                                            cwd=root)
+                                            cwd=ROOT)
     if kill_after is not None:
         with trio.move_on_after(kill_after):
             await proc.wait()
