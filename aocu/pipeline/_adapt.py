@@ -102,3 +102,48 @@ class GatewayTransactions:
         data = await self._gateway.load_transaction_data(tx_id)
         text = data.decode("utf-8", "replace")
         return text[1:] if text.startswith("\ufeff") else text
+
+
+class DurableLocations:
+    """The locator's cache (`aocu.clients.SchedulerLocationStore`) kept in the CU's stores.
+
+    Scheduler locations then survive restarts, as the reference's persisted caches do.
+    A deleted entry is written back already expired (the stores keep no tombstones).
+    """
+
+    def __init__(self, stores: Any, clock_ms: Any) -> None:
+        self._stores = stores
+        self._clock_ms = clock_ms
+
+    async def get(self, kind: str, key: str) -> Any:
+        from aocu.clients import CachedLocation, SchedulerLocation
+
+        store = self._stores.scheduler_locations
+        now = int(self._clock_ms())
+        if kind == "process":
+            found = await store.read_process_scheduler(key, now_ms=now, allow_stale=True)
+        else:
+            found = await store.read_scheduler(key, now_ms=now, allow_stale=True)
+        if found is None:
+            return None
+        location = SchedulerLocation(url=found.url, address=found.address, ttl_ms=found.ttl_ms)
+        return CachedLocation(location=location, expires_at=(found.cached_at_ms + found.ttl_ms) / 1000)
+
+    async def put(self, kind: str, key: str, entry: Any) -> None:
+        from aocu.stores import SchedulerLocation
+
+        location = entry.location
+        cached_at = int(entry.expires_at * 1000) - location.ttl_ms
+        row = SchedulerLocation(address=location.address, url=location.url, ttl_ms=location.ttl_ms,
+                                cached_at_ms=cached_at)
+        store = self._stores.scheduler_locations
+        if kind == "process":
+            await store.write_process_scheduler(key, row)
+        else:
+            await store.write_scheduler(row)
+
+    async def delete(self, kind: str, key: str) -> None:
+        entry = await self.get(kind, key)
+        if entry is not None:
+            from aocu.clients import CachedLocation
+            await self.put(kind, key, CachedLocation(location=entry.location, expires_at=0.0))

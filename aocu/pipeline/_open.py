@@ -8,15 +8,17 @@ CU's own nursery for background streams. Yields a `ComputeUnit` that serves
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import trio
 
 from aocu.clients import open_gateway_client, open_scheduler_client, open_scheduler_locator
 from aocu.stores import SnapshotKind, open_stores
 
+from ._adapt import DurableLocations
 from ._bus import EventBus
 from ._cu import ComputeUnit
 from ._live import LiveProcess
@@ -43,9 +45,18 @@ def pipeline_options(config: Config) -> PipelineOptions:
 async def open_compute_unit(config: Config) -> AsyncIterator[ComputeUnit]:
     options = pipeline_options(config)
     clients = config.clients()
-    async with (open_stores(config.store.db_path, config.stores()) as stores,
-                open_scheduler_client(clients) as scheduler, open_gateway_client(clients) as gateway,
-                open_scheduler_locator(clients) as locator, trio.open_nursery() as nursery):
+    async with open_stores(config.store.db_path, config.stores()) as stores:
+        locations = DurableLocations(stores, lambda: time.time() * 1000)
+        async with (open_scheduler_client(clients) as scheduler, open_gateway_client(clients) as gateway,
+                    open_scheduler_locator(clients, store=locations) as locator):
+            async with _open_unit(config, options, stores, scheduler, gateway, locator) as unit:
+                yield unit
+
+
+@asynccontextmanager
+async def _open_unit(config: Config, options: PipelineOptions, stores: Any, scheduler: Any, gateway: Any,
+                     locator: Any) -> AsyncIterator[ComputeUnit]:
+    async with trio.open_nursery() as nursery:
 
         async def drain(live: LiveProcess, point: MemoryPoint) -> None:
             """An evicted hot process goes to a compressed file, its next starting point."""
