@@ -1,12 +1,13 @@
 """The storage layer's exceptions, and the one place apsw's are translated.
 
-Both hang off `aocu.errors` (``AocuError``)::
+Both hang off `aocu.errors`::
 
     StoreError (aocu.errors)   500  our fault or the disk's: SQLite failed, schema too new
     └── SnapshotError          500  a memory snapshot file is missing, truncated or fails its
                                     sha256; callers treat it as a miss, as the reference treats
                                     read errors (§2.5.3)
-    CursorError                400  (also a ValueError) a `/results` or `/cron` bound that the
+    InvalidRequestError (aocu.errors)
+    └── CursorError            400  (also a ValueError) a `/results` or `/cron` bound that the
                                     reference's Zod schemas reject; the reference answers 500
                                     (§8.1 item 1), aocu 400 like every other Zod rejection
 
@@ -21,7 +22,7 @@ from contextlib import contextmanager
 
 import apsw
 
-from aocu.errors import AocuError, StoreError
+from aocu.errors import InvalidRequestError, StoreError
 
 __all__ = ["CursorError", "SnapshotError", "StoreError", "map_apsw_errors"]
 
@@ -30,10 +31,8 @@ class SnapshotError(StoreError):
     """A memory snapshot could not be read back intact (missing file, bad header, sha256 mismatch)."""
 
 
-class CursorError(AocuError, ValueError):
+class CursorError(InvalidRequestError, ValueError):
     """A `from`/`to`/`sort` value that the reference's Zod schemas reject (the reference: 500)."""
-
-    http_status = 400
 
 
 @contextmanager
