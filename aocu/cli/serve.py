@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         environ["HOST"] = args.host
     if args.port is not None:
         environ["PORT"] = str(args.port)
-    if args.devnet is not None:
+    if getattr(args, "devnet", None) is not None:
         _prepare_devnet_dir(args.devnet, environ)
         return trio.run(_serve_with_devnet, args.devnet, environ)
     try:

@@ -20,9 +20,8 @@ import trio
 
 from aocu import jsjson
 from aocu.api import SortOrder, StateBody
-from aocu.errors import AocuError, InvalidMessageError, InvalidRequestError, TooEarlyError
-from aocu.stores import CursorError, RangeBound, Sort
-from aocu.stores._cursor import encode_cursor, parse_cursor, resolve_sort
+from aocu.errors import AocuError, InvalidMessageError, TooEarlyError
+from aocu.stores import RangeBound, Sort, encode_cursor, parse_cursor, resolve_sort
 
 from ._bus import EventBus
 from ._runner import ProcessRunner, RunOutcome, Target
@@ -165,12 +164,9 @@ class ComputeUnit:
 
     async def _read_page(self, process_id: str, *, from_: str | None, to: str | None, sort: SortOrder | None,
                          limit: int, only_cron: bool) -> dict[str, Any]:
-        try:
-            after: RangeBound | None = parse_cursor(from_)
-            upto: RangeBound | None = parse_cursor(to)
-            used = resolve_sort(after, upto, sort, override=only_cron)
-        except CursorError as exc:
-            raise InvalidRequestError(str(exc)) from exc
+        after: RangeBound | None = parse_cursor(from_)      # CursorError: an InvalidRequestError (400)
+        upto: RangeBound | None = parse_cursor(to)
+        used = resolve_sort(after, upto, sort, override=only_cron)
         rows = await self.runner.stores.evaluations.read_results(
             process_id, after=after, upto=upto, sort=Sort(used), limit=limit + 1, only_cron=only_cron)
         kept = [row for row in rows if not row.has_error]
@@ -191,10 +187,7 @@ class ComputeUnit:
 
     async def read_cron_results(self, process_id: str, *, from_: str | None, to: str | None, sort: SortOrder,
                                 limit: int) -> dict[str, Any]:
-        try:
-            upto = parse_cursor(to)
-        except CursorError as exc:
-            raise InvalidRequestError(str(exc)) from exc
+        upto = parse_cursor(to)
         target = Target()
         if upto is not None and upto.timestamp is not None:
             try:

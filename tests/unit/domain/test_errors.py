@@ -12,6 +12,7 @@ def test_every_error_has_its_status() -> None:
         "ProcessNotFoundError": 404,
         "ProcessDeniedError": 403,
         "InvalidProcessError": 500,
+        "InvalidRequestError": 400,
         "InvalidMessageError": 500,
         "ModuleError": 500,
         "InvalidModuleError": 422,
