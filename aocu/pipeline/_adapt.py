@@ -147,3 +147,48 @@ class DurableLocations:
         if entry is not None:
             from aocu.clients import CachedLocation
             await self.put(kind, key, CachedLocation(location=entry.location, expires_at=0.0))
+
+
+def envelope_from_scheduled(item: ScheduledMessage, ao_global: domain.AoGlobal) -> domain.Envelope:
+    """`aocu.domain.envelope_from_su_node` for a page item the SU client has already validated.
+
+    The same envelope (tests/unit/pipeline/test_adapt.py checks equality on devnet data) without
+    turning the typed item back into JSON and validating every tag a second time, which cost as
+    much CPU per message as a small module's ``handle``.
+    """
+    from aocu.arweave import address_from
+    from aocu.domain._tags import map_forwarded_by, map_from
+    from aocu.jsjson import UNDEFINED
+
+    assignment = item.assignment
+    message = item.message
+    nonce, timestamp = assignment.nonce, assignment.timestamp
+    fields: dict[str, Any] = {}
+    if message is not None:
+        address = address_from(message.owner.address, message.owner.key)
+        tags = message.tags
+        fields = {
+            "id": message.id, "signature": message.signature, "data": message.data, "owner": address,
+            "anchor": message.anchor, "from_": map_from(tags, address), "forwarded_by": map_forwarded_by(tags, address),
+            "tags": tags,
+        }
+        message_id: Any = message.id
+    else:
+        message_id = assignment.message_id if assignment.message_id is not None else UNDEFINED
+    fields.update(
+        id=message_id,
+        target=UNDEFINED if message is None or assignment.process_id is None else assignment.process_id,
+        epoch=assignment.epoch, nonce=nonce, timestamp=timestamp, block_height=assignment.block_height,
+        hash_chain=assignment.hash_chain if assignment.hash_chain is not None else UNDEFINED, cron=False,
+    )
+    kind = "Scheduled" if message is not None else "Assigned"
+    return domain.Envelope(
+        ordinate=domain.js_string(nonce),
+        name=f"{kind} Message {domain.js_string(message_id)} {domain.js_string(timestamp)}:{domain.js_string(nonce)}",
+        message=domain.Message(**fields),
+        ao_global=ao_global,
+        is_assignment=message is None,
+        assignment_id=assignment.id,
+        exclude=assignment.exclude or None,
+        block=domain.Block(assignment.block_height, timestamp),
+    )

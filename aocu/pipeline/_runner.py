@@ -43,6 +43,7 @@ PERSIST_BATCH = 200
 PERSIST_EVERY_MS = 100.0
 #: Messages handed to the wasm thread in one hop when they are already queued.
 EVALUATE_BATCH = 32
+HYDRATE_BATCH = 64
 STAGE_BUFFER = 64
 
 
@@ -273,7 +274,7 @@ class ProcessRunner:
                     ordinate=None, started_ms=page_started, elapsed_ms=self._clock_ms() - page_started))
                 for item in page.items:
                     t0 = self._clock_ms()
-                    envelope = domain.envelope_from_su_node(_adapt.su_node(item), ao_global)
+                    envelope = _adapt.envelope_from_scheduled(item, ao_global)
                     if first and point is None and domain.needs_process_message(envelope):
                         await send.send(_Work(await self._process_message(process, ao_global), t0))
                     first = False
@@ -306,23 +307,37 @@ class ProcessRunner:
 
     async def _hydrate(self, recv: trio.MemoryReceiveChannel[_Work], send: trio.MemorySendChannel[_Work],
                        process_id: str) -> None:
+        """Hydrate, then drop what was evaluated before (§2.12 step 2).
+
+        The duplicate check is one index probe for everything already queued rather than
+        one query per message (the same predicate as the reference's ``findMessageBefore``).
+        """
         loader = _adapt.GatewayTransactions(self.gateway)
         async with recv, send:
-            async for work in recv:
-                envelope = work.envelope
-                if envelope.cron is None and not envelope.no_save:
-                    envelope = await domain.hydrate_envelope(envelope, loader)
-                    message = envelope.message
-                    dedupe = _dedupe_id(envelope)
-                    epoch, nonce = _int_or_none(message.epoch), _int_or_none(message.nonce)
-                    if dedupe is not None and epoch is not None and nonce is not None:
-                        prior = await self.stores.messages.find_prior_message(
-                            process_id, dedupe, epoch=epoch, nonce=nonce)
-                        if prior is not None:
-                            continue            # evaluated before: skipped, as the reference does
-                    work.dedupe_id = dedupe
-                work.envelope = envelope
-                await send.send(work)
+            async for first in recv:
+                works = [first]
+                while len(works) < HYDRATE_BATCH:
+                    try:
+                        works.append(recv.receive_nowait())
+                    except (trio.WouldBlock, trio.EndOfChannel):
+                        break
+                candidates = []
+                for work in works:
+                    envelope = work.envelope
+                    if envelope.cron is None and not envelope.no_save:
+                        envelope = work.envelope = await domain.hydrate_envelope(envelope, loader)
+                        message = envelope.message
+                        dedupe = _dedupe_id(envelope)
+                        epoch, nonce = _int_or_none(message.epoch), _int_or_none(message.nonce)
+                        if dedupe is not None and epoch is not None and nonce is not None:
+                            work.dedupe_id = dedupe
+                            candidates.append((dedupe, epoch, nonce))
+                prior = (await self.stores.messages.find_prior_messages(process_id, candidates)
+                         if candidates else set())
+                for work in works:
+                    if work.dedupe_id is not None and work.dedupe_id in prior:
+                        continue            # evaluated before: skipped, as the reference does
+                    await send.send(work)
 
     async def _evaluate(self, recv: trio.MemoryReceiveChannel[_Work], send: trio.MemorySendChannel[_Work],
                         state: _StreamState, stream_id: str, process_id: str) -> None:

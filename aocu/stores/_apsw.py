@@ -63,6 +63,10 @@ __all__ = [
 ]
 
 
+#: Ids per ``IN (...)`` probe (well below SQLite's 32766 bound variables).
+_IN_CHUNK = 500
+
+
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -263,6 +267,22 @@ class ApswEvaluationStore:
 class ApswMessageStore:
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    async def find_prior_messages(self, process_id: str, candidates: Sequence[tuple[str, int, int]]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(candidates), _IN_CHUNK):
+            chunk = candidates[start:start + _IN_CHUNK]
+            wanted = {sqlite_text(mid): (mid, epoch, nonce) for mid, epoch, nonce in chunk}
+            marks = ",".join("?" * len(wanted))
+            rows = self._db.read(
+                f"SELECT message_id, epoch, nonce FROM messages WHERE process_id = ? AND message_id IN ({marks})",
+                (process_id, *wanted),
+            )
+            for stored_id, e, n in rows:
+                mid, epoch, nonce = wanted[stored_id]
+                if n < epoch or (e == epoch and n < nonce):     # the same predicate as below (§3.4)
+                    found.add(mid)
+        return found
 
     async def find_prior_message(
         self, process_id: str, message_id: str, *, epoch: int, nonce: int

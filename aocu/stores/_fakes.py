@@ -103,6 +103,13 @@ class MemoryMessageStore:
     def __init__(self) -> None:
         self.messages: dict[tuple[str, str], MessageRecord] = {}
 
+    async def find_prior_messages(self, process_id: str, candidates: Sequence[tuple[str, int, int]]) -> set[str]:
+        found = set()
+        for message_id, epoch, nonce in candidates:
+            if await self.find_prior_message(process_id, message_id, epoch=epoch, nonce=nonce) is not None:
+                found.add(message_id)
+        return found
+
     async def find_prior_message(
         self, process_id: str, message_id: str, *, epoch: int, nonce: int
     ) -> MessageRecord | None:

@@ -318,6 +318,13 @@ class EvaluationStore(Protocol):
 
 
 class MessageStore(Protocol):
+    async def find_prior_messages(
+        self, process_id: str, candidates: Sequence[tuple[str, int, int]]
+    ) -> set[str]:
+        """`find_prior_message` for many ``(message_id, epoch, nonce)`` at once: the ids that count as
+        evaluated before their position. One index probe per chunk instead of one query per message."""
+        ...
+
     async def find_prior_message(
         self, process_id: str, message_id: str, *, epoch: int, nonce: int
     ) -> MessageRecord | None:
