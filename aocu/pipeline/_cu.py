@@ -99,6 +99,23 @@ class ComputeUnit:
     def identity(self) -> dict[str, Any]:
         return {"address": self.address, "timestamp": int(time.time() * 1000)}
 
+    def stats(self) -> dict[str, Any]:
+        """The memory monitor's ``Stats Usage`` line (reference-cu.md §5.5, §6.2)."""
+        return {"processes": self.runner.memcache.usage(), "streams": len(self._queues),
+                "events": {"published": self.events.published, "dropped": self.events.dropped}}
+
+    async def checkpoint_all(self) -> int:
+        """A file checkpoint of every hot process (SIGUSR2; dead code in the reference).
+
+        Each process is checked out while its memory is copied, so no stream changes it
+        meanwhile; returns how many were written.
+        """
+        written = 0
+        for process_id in list(self.runner.memcache._entries):
+            if await self.runner.checkpoint_process(process_id):
+                written += 1
+        return written
+
     async def process_owner(self, process_id: str) -> str | None:
         record = await self.runner.process_record(process_id)
         return record.owner_address

@@ -51,4 +51,4 @@ async def dry_run(cu: ComputeUnit, process_id: str, message: dict[str, Any], *, 
         fork = LiveProcess(module, memory)
         return fork.evaluate(message_js, ao_global.to_js()).result
 
-    return await trio.to_thread.run_sync(evaluate, limiter=runner.wasm_limiter)
+    return await trio.to_thread.run_sync(evaluate, limiter=runner.dry_run_limiter)

@@ -34,7 +34,10 @@ def pipeline_options(config: Config) -> PipelineOptions:
     return PipelineOptions(
         max_memory_bytes=config.wasm.memory_max_limit, max_compute=config.wasm.compute_max_limit,
         supported_formats=tuple(config.wasm.supported_formats),
-        supported_extensions=tuple(config.wasm.supported_extensions), wasm_workers=config.wasm.max_workers,
+        supported_extensions=tuple(config.wasm.supported_extensions),
+        wasm_workers=max(1, config.wasm.max_workers * config.wasm.primary_workers_percentage // 100),
+        dry_run_workers=max(1, config.wasm.max_workers - config.wasm.max_workers
+                            * config.wasm.primary_workers_percentage // 100),
         memory_cache_bytes=config.memory_cache.max_bytes, memory_cache_ttl_s=config.memory_cache.ttl_ms / 1000,
         eager_checkpoint_gas=config.checkpoint.eager_gas_threshold,
         eager_checkpoint_time_ms=config.checkpoint.eager_eval_time_threshold_ms,

@@ -63,6 +63,7 @@ class PipelineOptions:
     supported_formats: tuple[str, ...] = tuple(domain.DEFAULT_MODULE_FORMATS)
     supported_extensions: tuple[str, ...] = ()
     wasm_workers: int = 1
+    dry_run_workers: int = 1
     memory_cache_bytes: int = 1 << 30
     memory_cache_ttl_s: float = 24 * 3600
     eager_checkpoint_gas: int = 300_000_000_000_000
@@ -103,6 +104,9 @@ class ProcessRunner:
         self.memcache = memcache
         self.options = options
         self.wasm_limiter = trio.CapacityLimiter(max(1, options.wasm_workers))
+        # Dry runs get their own worker capacity so they never queue behind `/result` streams
+        # (issue 4 item 2; the reference keeps a separate dry-run pool, §5.1).
+        self.dry_run_limiter = trio.CapacityLimiter(max(1, options.dry_run_workers))
         self._modules: dict[tuple[str, str], Module] = {}
         self._env_cache: tuple[domain.AoGlobal, dict[str, Any]] | None = None
         self._clock_ms = clock_ms
@@ -230,17 +234,23 @@ class ProcessRunner:
 
     async def _maybe_checkpoint(self, process_id: str) -> None:
         """Eager file checkpoint by accumulated gas or evaluation time (§2.15)."""
+        await self.checkpoint_process(process_id, only_if_due=True)
+
+    async def checkpoint_process(self, process_id: str, *, only_if_due: bool = False) -> bool:
+        """Write a file checkpoint of a hot process (when due, with ``only_if_due``)."""
         hot = self.memcache.checkout(process_id)
         if hot is None:
-            return
+            return False
         opts = self.options
         due = ((opts.eager_checkpoint_gas and hot.gas_used >= opts.eager_checkpoint_gas)
                or (opts.eager_checkpoint_time_ms and hot.eval_time_ms >= opts.eager_checkpoint_time_ms))
         try:
-            if due:
+            if due or not only_if_due:
                 memory = await trio.to_thread.run_sync(hot.live.memory_snapshot, limiter=self.wasm_limiter)
                 await self.stores.checkpoints.save_snapshot(SnapshotKind.CHECKPOINT, hot.position, memory)
                 hot.gas_used, hot.eval_time_ms = 0, 0.0
+                return True
+            return False
         finally:
             self.memcache.checkin(hot.live, hot.position, gas_used=hot.gas_used, eval_time_ms=hot.eval_time_ms)
 

@@ -91,3 +91,20 @@ async def test_result_of_the_process_message_itself(tmp_path: Path, n: int) -> N
             boot = await cu.read_result(pid, pid)
             assert set(boot) >= {"Messages", "Assignments", "Spawns", "Output"}
             assert (await cu.read_result(pid, mids[-1]))["Output"] == f"count={n + 1}"
+
+
+async def test_checkpoint_all_writes_a_file_a_fresh_cu_starts_from(tmp_path: Path) -> None:
+    async with open_devnet(DevnetConfig(directory=tmp_path / "net")) as devnet:
+        pid, mids = await spawn_with_messages(devnet, 4)
+        async with open_cu(devnet, tmp_path / "cu") as cu:
+            await cu.read_result(pid, mids[-1])
+            assert await cu.checkpoint_all() == 1
+            snapshots = await cu.runner.stores.checkpoints.read_snapshots(pid)
+            assert [s.point.nonce for s in snapshots] == [4]
+        more = await devnet.send(pid, data="x", tags={"Action": "Count"})
+        async with open_cu(devnet, tmp_path / "cu") as restarted, restarted.events.subscribe(pid) as events:
+            assert (await restarted.read_result(pid, more))["Output"] == "count=6"
+            async for event in events:
+                if event.type == "stream-started":
+                    assert event.start.startswith("file")      # not a replay from nonce 0
+                    break
