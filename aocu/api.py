@@ -31,6 +31,13 @@ class StateBody:
     last_block_height: int | None = None
 
 
+class CachedResult(dict[str, Any]):
+    """A dry-run body served from the dry-run result cache (``was_cached``: the HTTP layer then
+    un-counts the request from the rate limiter, as the reference does, §1.7)."""
+
+    was_cached = True
+
+
 class ComputeUnitApi(Protocol):
     events: EventBus
 

@@ -242,6 +242,13 @@ async def _run(config: Config, opened: AbstractAsyncContextManager[ComputeUnitAp
                     task_status.started(binds)
                 log.info("Server shut down.")
                 port.api = None
-                # The port drains its work under the same grace as HTTP had (style.md §6.4).
+                # The port drains its work under the same grace as HTTP had (style.md §6.4);
+                # hot processes are written to file checkpoints first, so a restart starts there.
                 port_scope.deadline = trio.current_time() + config.http.shutdown_grace_s
+                if stop.is_set() and getattr(api, "checkpoint_all", None) is not None:
+                    try:
+                        written = await api.checkpoint_all()
+                        log.info("Checkpointed %s processes in memory before exiting.", written)
+                    except Exception:
+                        log.exception("checkpointing hot processes at shutdown failed")
         root.cancel_scope.cancel(reason="the compute unit stopped")

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import trio
 
 from aocu import jsjson
-from aocu.api import SortOrder, StateBody
+from aocu.api import CachedResult, SortOrder, StateBody
 from aocu.errors import AocuError, InvalidMessageError, TooEarlyError
 from aocu.stores import RangeBound, Sort, encode_cursor, parse_cursor, resolve_sort
 
@@ -28,6 +28,7 @@ from ._runner import ProcessRunner, RunOutcome, Target
 
 _EMPTY_RESULT: dict[str, Any] = {"Messages": [], "Assignments": [], "Spawns": [], "Output": ""}
 CRON_LIMIT_MAX = 1000
+DRY_RUN_CACHE_ENTRIES = 1000
 T = TypeVar("T")
 
 
@@ -52,13 +53,18 @@ def _furthest(targets: list[Target]) -> Target:
 
 
 class ComputeUnit:
-    def __init__(self, runner: ProcessRunner, nursery: trio.Nursery, *, address: str = "") -> None:
+    def __init__(self, runner: ProcessRunner, nursery: trio.Nursery, *, address: str = "",
+                 dry_run_result_max_age_s: float = 60.0) -> None:
         self.runner = runner
         self.events: EventBus = runner.events
         self._nursery = nursery
         self._queues: dict[str, _Queue] = {}
         self._stream_ids = itertools.count(1)
         self.address = address
+        # Dry-run results by (process, to, body): the reference's DRY_RUN_RESULT_MAX_AGE cache,
+        # keyed by process id too (README, "Differences from the reference").
+        self._dry_runs: dict[tuple[str, str | None, str | None], tuple[float, dict[str, Any]]] = {}
+        self.dry_run_result_max_age_s = dry_run_result_max_age_s
 
     # -- streams --------------------------------------------------------------------------
     async def evaluate_to(self, process_id: str, target: Target) -> RunOutcome:
@@ -234,4 +240,14 @@ class ComputeUnit:
     async def dry_run(self, process_id: str, message: dict[str, Any], *, to: str | None,
                       max_age_ms: int | None) -> dict[str, Any]:
         from ._dryrun import dry_run
-        return await self._in_background(lambda: dry_run(self, process_id, message, to=to))
+
+        key = (process_id, to, jsjson.stringify(message))
+        now = time.monotonic()
+        cached = self._dry_runs.get(key)
+        if cached is not None and now - cached[0] <= self.dry_run_result_max_age_s:
+            return CachedResult(cached[1])
+        result = await self._in_background(lambda: dry_run(self, process_id, message, to=to))
+        if len(self._dry_runs) >= DRY_RUN_CACHE_ENTRIES:
+            self._dry_runs.pop(next(iter(self._dry_runs)))
+        self._dry_runs[key] = (now, result)
+        return result

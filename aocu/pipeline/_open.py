@@ -71,6 +71,7 @@ async def _open_unit(config: Config, options: PipelineOptions, stores: Any, sche
         runner = ProcessRunner(scheduler=scheduler, locator=locator, gateway=gateway, stores=stores,
                                events=EventBus(), memcache=memcache, options=options)
         try:
-            yield ComputeUnit(runner, nursery, address=config.wallet.address)
+            yield ComputeUnit(runner, nursery, address=config.wallet.address,
+                              dry_run_result_max_age_s=config.dry_run.result_max_age_ms / 1000)
         finally:
             nursery.cancel_scope.cancel(reason="compute unit closing")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from aocu.api import CachedResult
 from aocu.errors import ProcessNotFoundError
 from aocu.pipeline._bus import EventBus
 from aocu.pipeline._events import MessageEvaluated, StreamFinished, StreamStarted
@@ -28,14 +29,6 @@ if TYPE_CHECKING:
 __all__ = ["CachedResult", "FakeComputeUnitApi", "open_fake_api"]
 
 EMPTY_RESULT: dict[str, Any] = {"Messages": [], "Assignments": [], "Spawns": [], "Output": ""}
-
-
-class CachedResult(dict[str, Any]):
-    """A dry-run answer served from the dry-run result cache: the HTTP layer then un-counts the
-    request from the rate limiter (``output.wasCached`` in dryRun.js). The pipeline should return
-    one of these (or any dict with ``was_cached = True``) for cache hits."""
-
-    was_cached = True
 
 
 @dataclass
