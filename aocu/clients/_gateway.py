@@ -36,6 +36,7 @@ from ._graphql import (
     GET_PROCESSES,
     get_ao_process_checkpoint_query,
     post_graphql,
+    query_graphql,
 )
 from ._parse import (
     ShapeError,
@@ -155,36 +156,8 @@ class HttpGatewayClient:
     async def _query(
         self, url: str, query: str, variables: Mapping[str, Any], what: str, parse: Callable[[Any], T]
     ) -> T:
-        async def attempt(_: int) -> T:
-            data, response = await post_graphql(
-                self.http,
-                url,
-                query,
-                variables,
-                upstream=GATEWAY,
-                max_bytes=self.config.json_max_bytes,
-                phase_timeouts=self.config.http_timeout(),
-            )
-            try:
-                return parse(data)
-            except ShapeError as exc:
-                raise UpstreamDataError(
-                    f"malformed {what}: {exc}",
-                    upstream=GATEWAY,
-                    method="POST",
-                    url=url,
-                    status=response.status_code,
-                ) from None
-
-        return await run_operation(
-            attempt,
-            policy=self.config.gateway_retry,
-            timeout_s=self.config.operation_timeout_s,
-            rng=self._rng,
-            upstream=GATEWAY,
-            method="POST",
-            url=url,
-        )
+        return await query_graphql(self.http, self.config, url, query, variables, parse, what=what,
+                                   upstream=GATEWAY, policy=self.config.gateway_retry, rng=self._rng)
 
     async def load_transaction_meta(
         self,

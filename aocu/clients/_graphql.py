@@ -8,13 +8,20 @@ that serves the reference serves aocu. `post_graphql` does one attempt; callers 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import random
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
 from ._errors import UpstreamDataError
-from ._retry import read_json, send
+from ._parse import ShapeError
+from ._retry import RetryPolicy, read_json, run_operation, send
+
+if TYPE_CHECKING:
+    from .config import ClientsConfig
+
+T = TypeVar("T")
 
 __all__ = [
     "GET_AO_PROCESS_CHECKPOINT",
@@ -172,3 +179,34 @@ async def post_graphql(
                 transient=True,
             )
         return data, r
+
+
+async def query_graphql(
+    http: httpx.AsyncClient,
+    config: ClientsConfig,
+    url: str,
+    query: str,
+    variables: Mapping[str, Any],
+    parse: Callable[[Any], T],
+    *,
+    what: str,
+    upstream: str,
+    policy: RetryPolicy,
+    rng: random.Random,
+) -> T:
+    """One GraphQL operation with retries: `post_graphql`, then ``parse`` the ``data``.
+
+    A ``data`` of the wrong shape is an `UpstreamDataError` naming ``what`` (not retried).
+    """
+
+    async def attempt(_: int) -> T:
+        data, response = await post_graphql(http, url, query, variables, upstream=upstream,
+                                            max_bytes=config.json_max_bytes, phase_timeouts=config.http_timeout())
+        try:
+            return parse(data)
+        except ShapeError as exc:
+            raise UpstreamDataError(f"malformed {what}: {exc}", upstream=upstream, method="POST", url=url,
+                                    status=response.status_code) from None
+
+    return await run_operation(attempt, policy=policy, timeout_s=config.operation_timeout_s, rng=rng,
+                               upstream=upstream, method="POST", url=url)

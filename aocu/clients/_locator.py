@@ -28,8 +28,8 @@ from ._errors import (
     UpstreamError,
     UpstreamTimeoutError,
 )
-from ._graphql import GET_SCHEDULER_LOCATION, GET_TRANSACTIONS, post_graphql
-from ._parse import ShapeError, as_list, as_object, first_tag, js_number, tags_at
+from ._graphql import GET_SCHEDULER_LOCATION, GET_TRANSACTIONS, query_graphql
+from ._parse import as_list, as_object, first_tag, js_number, tags_at
 from ._retry import RetryPolicy, read_json, run_operation, send
 from ._scheduler import HttpSchedulerClient
 from .base import CachedLocation, LocationKind, SchedulerClient, SchedulerLocation, SchedulerLocationStore, Tag
@@ -183,38 +183,8 @@ class HttpSchedulerLocator:
         return location
 
     async def _graphql(self, query: str, variables: dict[str, Any], parse: Callable[[Any], Any]) -> Any:
-        url = self.config.graphql_url
-
-        async def attempt(_: int) -> Any:
-            data, response = await post_graphql(
-                self.http,
-                url,
-                query,
-                variables,
-                upstream=GATEWAY,
-                max_bytes=self.config.json_max_bytes,
-                phase_timeouts=self.config.http_timeout(),
-            )
-            try:
-                return parse(data)
-            except ShapeError as exc:
-                raise UpstreamDataError(
-                    f"malformed answer: {exc}",
-                    upstream=GATEWAY,
-                    method="POST",
-                    url=url,
-                    status=response.status_code,
-                ) from None
-
-        return await run_operation(
-            attempt,
-            policy=self.config.locator_retry,
-            timeout_s=self.config.operation_timeout_s,
-            rng=self._rng,
-            upstream=GATEWAY,
-            method="POST",
-            url=url,
-        )
+        return await query_graphql(self.http, self.config, self.config.graphql_url, query, variables, parse,
+                                   what="answer", upstream=GATEWAY, policy=self.config.locator_retry, rng=self._rng)
 
     async def _load_process_scheduler(self, process_id: str) -> SchedulerLocation:
         if self.config.su_router_url is not None:
