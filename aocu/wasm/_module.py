@@ -9,6 +9,7 @@ Thread-safe: a Module may be shared by instances on several threads.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import threading
@@ -207,6 +208,17 @@ _helper_cache: dict[str, wasmtime.Module] = {}
 _compiled_cache: dict[tuple[str, str], wasmtime.Module] = {}
 _cache_lock = threading.Lock()
 _COMPILED_CACHE_ENTRIES = 16
+
+
+def _drop_caches() -> None:
+    # Free wasmtime objects while wasmtime-py can still free them: at interpreter exit its
+    # ctypes bindings may already be gone ("'NoneType' object is not callable" noise).
+    with _cache_lock:
+        _compiled_cache.clear()
+        _helper_cache.clear()
+
+
+atexit.register(_drop_caches)
 
 
 def _gas_module(engine: wasmtime.Engine) -> wasmtime.Module:
