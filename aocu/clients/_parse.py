@@ -125,6 +125,14 @@ def tags_at(obj: Mapping[str, Any], key: str, path: str, *, default_empty: bool 
     raw = obj.get(key)
     if raw is None and default_empty:
         return ()
+    if type(raw) is list:
+        # The common case, checked without building a JSON path per tag (a page has thousands);
+        # anything unexpected takes the detailed path below for its error message.
+        try:
+            if all(type(t) is dict and type(t["name"]) is str and type(t["value"]) is str for t in raw):
+                return tuple(Tag(t["name"], t["value"]) for t in raw)
+        except KeyError:
+            pass
     items = as_list(raw, join(path, key))
     tags: list[Tag] = []
     for i, item in enumerate(items):
