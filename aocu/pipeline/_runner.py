@@ -108,6 +108,7 @@ class ProcessRunner:
         # (issue 4 item 2; the reference keeps a separate dry-run pool, §5.1).
         self.dry_run_limiter = trio.CapacityLimiter(max(1, options.dry_run_workers))
         self._modules: dict[tuple[str, str], Module] = {}
+        self._module_locks: dict[tuple[str, str], trio.Lock] = {}
         self._env_cache: tuple[domain.AoGlobal, dict[str, Any]] | None = None
         self._clock_ms = clock_ms
 
@@ -149,6 +150,12 @@ class ProcessRunner:
             max_compute=self.options.max_compute, supported_formats=self.options.supported_formats,
             supported_extensions=self.options.supported_extensions)
         key = (module_id, f"{opts.format}|{opts.compute_limit}|{opts.memory_limit}")
+        # one load per module: streams of many processes of one module must not compile it
+        # (seconds of CPU each) side by side
+        async with self._module_locks.setdefault(key, trio.Lock()):
+            return await self._load_module(key, module_id, opts), module_meta
+
+    async def _load_module(self, key: tuple[str, str], module_id: str, opts: domain.ModuleOptions) -> Module:
         module = self._modules.get(key)
         if module is None:
             path = self.stores.modules.binary_path(module_id)
@@ -164,7 +171,7 @@ class ProcessRunner:
             except WasmError as exc:
                 raise InvalidModuleError(f"Module {module_id} cannot be loaded: {exc}") from exc
             self._modules[key] = module
-        return module, module_meta
+        return module
 
     # -- starting point ------------------------------------------------------------------
     async def _start(self, process_id: str, module: Module) -> tuple[LiveProcess, MemoryPoint | None, str, int,
