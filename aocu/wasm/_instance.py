@@ -9,7 +9,6 @@ by `Module.instantiate` when it is given one. Start at `Instance.handle`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from collections.abc import Callable
@@ -68,7 +67,6 @@ class Instance:
 
         impls = glue.imports()
         self.fs = module.fs_factory(glue)
-        self._fs_imports_pending = True
         self.asyncify = AsyncifyDriver(self)
         impls.update(self.asyncify.imports(module.extensions.get("WeaveDrive")))
         impls["metering_gasUsed"] = self._metering_gas_used
@@ -352,11 +350,6 @@ class Instance:
     def memory_size(self) -> int:
         return self.mem.size()
 
-    def memory_sha256(self) -> str:
-        """sha256 of the memory, hashed in place without a copy."""
-        view = memoryview((self.mem.size() and _buffer(self.mem)) or b"")
-        return hashlib.sha256(view).hexdigest()
-
     def restore_memory(self, memory: bytes | bytearray | memoryview) -> None:
         """The loader's ``buffer`` path: grow by the glue's policy if smaller, then copy."""
         if self.mem.size() < len(memory):
@@ -364,11 +357,6 @@ class Instance:
         if self.mem.size() < len(memory):
             raise WasmError(f"cannot grow memory to the snapshot's {len(memory)} bytes")
         self.mem.restore(memory)
-
-
-def _buffer(mem: LinearMemory) -> Any:
-    import ctypes
-    return (ctypes.c_ubyte * mem.size()).from_address(mem.base())
 
 
 def _json_parse_error(text: str) -> str:
