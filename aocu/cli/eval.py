@@ -39,13 +39,15 @@ def run(args: argparse.Namespace) -> int:
 
         _prepare_devnet_dir(args.devnet, environ)
         state = args.devnet / "network" / "devnet.json"
+        from aocu.devnet import DevnetUrls
+
         try:
-            gateway = json.loads(state.read_text())["gateway"]
+            saved = json.loads(state.read_text())
+            urls = DevnetUrls(su=saved["su"], gateway=saved["gateway"])
         except (OSError, ValueError, KeyError):
             sys.stderr.write(f"aocu eval: no running devnet at {state}\n")
             return 2
-        environ.update({"GATEWAY_URL": gateway, "ARWEAVE_URL": gateway, "GRAPHQL_URL": gateway + "/graphql",
-                        "CHECKPOINT_GRAPHQL_URL": gateway + "/graphql", "GRAPHQL_URLS": gateway + "/graphql"})
+        environ.update(urls.cu_env())
     try:
         config = Config.from_env(environ)
     except ConfigError as exc:

@@ -77,6 +77,14 @@ def _edges(data: object, path: str = "data.transactions.edges") -> Sequence[Any]
     return as_list(transactions.get("edges"), path)
 
 
+def _first_node(data: Any, parse_node: Callable[[Any, str], T]) -> T | None:
+    """The first ``data.transactions`` edge's node, parsed; None when there is no edge."""
+    edges = _edges(data)
+    if not edges:
+        return None
+    return parse_node(as_object(edges[0], "data.transactions.edges[0]").get("node"), "data.transactions.edges[0].node")
+
+
 def parse_transaction_meta(node: object, path: str) -> TransactionMeta:
     """A ``GetProcesses`` node (``loadTransactionMetaSchema``: owner address and key required)."""
     obj = as_object(node, path)
@@ -177,13 +185,7 @@ class HttpGatewayClient:
         url = self.config.graphql_url
 
         def parse(data: Any) -> TransactionMeta | None:
-            edges = _edges(data)
-            if not edges:
-                return None
-            return parse_transaction_meta(
-                as_object(edges[0], "data.transactions.edges[0]").get("node"),
-                "data.transactions.edges[0].node",
-            )
+            return _first_node(data, parse_transaction_meta)
 
         meta = await self._query(url, GET_PROCESSES, variables, "transaction metadata", parse)
         if meta is None:
@@ -233,13 +235,7 @@ class HttpGatewayClient:
             variables["cron"] = cron
 
         def parse(data: Any) -> CheckpointRecord | None:
-            edges = _edges(data)
-            if not edges:
-                return None
-            return parse_checkpoint(
-                as_object(edges[0], "data.transactions.edges[0]").get("node"),
-                "data.transactions.edges[0].node",
-            )
+            return _first_node(data, parse_checkpoint)
 
         query = get_ao_process_checkpoint_query(cron is not None)
         return await self._query(self.config.graphql_url, query, variables, "checkpoint", parse)

@@ -16,7 +16,7 @@ import httpx
 
 from ._errors import UpstreamDataError
 from ._parse import ShapeError
-from ._retry import RetryPolicy, read_json, run_operation, send
+from ._retry import RetryPolicy, read_json, run_operation, send, shape_error
 
 if TYPE_CHECKING:
     from .config import ClientsConfig
@@ -205,8 +205,7 @@ async def query_graphql(
         try:
             return parse(data)
         except ShapeError as exc:
-            raise UpstreamDataError(f"malformed {what}: {exc}", upstream=upstream, method="POST", url=url,
-                                    status=response.status_code) from None
+            raise shape_error(exc, response, upstream=upstream, what=what) from None
 
     return await run_operation(attempt, policy=policy, timeout_s=config.operation_timeout_s, rng=rng,
                                upstream=upstream, method="POST", url=url)

@@ -117,7 +117,7 @@ class ComputeUnit:
         meanwhile; returns how many were written.
         """
         written = 0
-        for process_id in list(self.runner.memcache._entries):
+        for process_id in self.runner.memcache.process_ids():
             if await self.runner.checkpoint_process(process_id):
                 written += 1
         return written
@@ -157,10 +157,8 @@ class ComputeUnit:
         return await self._in_background(self._read_result, process_id, message_id)
 
     async def _read_result(self, process_id: str, message_id: str) -> dict[str, Any]:
+        """A result with no row yet (`read_result` looked): locate the message, evaluate to it."""
         evaluations = self.runner.stores.evaluations
-        row = await evaluations.read_evaluation_by_message(process_id, message_id)
-        if row is not None:
-            return jsjson.parse(row.output)
         if message_id == process_id:
             record = await self.runner.process_record(process_id)
             target = Target(record.timestamp, "0")

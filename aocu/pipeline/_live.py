@@ -28,7 +28,8 @@ from aocu.wasm import HandleError, HostState, Instance, Module
 BUFFER_ALLOCATION_FAILURE = "not enough memory for buffer allocation"
 #: Rebase when replaying the messages since the last base would take this long.
 DEFAULT_REBASE_AFTER_S = 2.0
-DEFAULT_REBASE_AFTER_MESSAGES = 10_000
+#: Bounds the messages (and their results) kept for a replay.
+DEFAULT_REBASE_AFTER_MESSAGES = 2_000
 DEFAULT_REBASE_AFTER_BYTES = 64 << 20
 
 

@@ -31,6 +31,7 @@ class Hot:
     live: LiveProcess
     position: MemoryPoint
     last_used: float
+    size: int = 0                  # memory bytes when checked in (what the budget counts)
     gas_used: int = 0              # accumulated since the last checkpoint (§2.15)
     eval_time_ms: float = 0.0
 
@@ -47,13 +48,18 @@ class ProcessMemoryCache:
         self._clock = clock
         self._entries: OrderedDict[str, Hot] = OrderedDict()
         self._checked_out: dict[str, MemoryPoint | None] = {}
+        self._bytes = 0
         self._draining_send, self._draining_recv = trio.open_memory_channel[tuple[LiveProcess, MemoryPoint]](64)
         self.drained = 0
 
     # -- accounting -------------------------------------------------------------------
     @property
     def size_bytes(self) -> int:
-        return sum(hot.live.memory_size for hot in self._entries.values())
+        return self._bytes
+
+    def process_ids(self) -> list[str]:
+        """The processes hot right now (least recently used first)."""
+        return list(self._entries)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -66,16 +72,22 @@ class ProcessMemoryCache:
         return hot.position if hot is not None else None
 
     def usage(self) -> dict[str, Any]:
-        return {"size": len(self._entries), "calculatedSize": self.size_bytes,
-                "processes": [{"process": pid, "size": hot.live.memory_size}
+        return {"size": len(self._entries), "calculatedSize": self._bytes,
+                "processes": [{"process": pid, "size": hot.size}
                               for pid, hot in self._entries.items()]}
 
     # -- checkout/checkin ---------------------------------------------------------------
     def checkout(self, process_id: str) -> Hot | None:
         """Take a process's hot entry for exclusive use (None on a miss)."""
-        hot = self._entries.pop(process_id, None)
+        hot = self._pop(process_id)
         if hot is not None:
             self._checked_out[process_id] = hot.position
+        return hot
+
+    def _pop(self, process_id: str) -> Hot | None:
+        hot = self._entries.pop(process_id, None)
+        if hot is not None:
+            self._bytes -= hot.size
         return hot
 
     def checkin(self, live: LiveProcess, position: MemoryPoint, *, gas_used: int = 0,
@@ -83,21 +95,24 @@ class ProcessMemoryCache:
         """Put a live process back (or in for the first time) as the most recently used."""
         pid = position.process_id
         self._checked_out.pop(pid, None)
-        if live.memory_size > self.max_bytes:
+        size = live.memory_size
+        if size > self.max_bytes:
             self._queue_drain(live, position)       # never fits: straight to its file
             return
-        self._entries[pid] = Hot(live, position, self._clock(), gas_used, eval_time_ms)
-        self._entries.move_to_end(pid)
+        self._pop(pid)
+        self._entries[pid] = Hot(live, position, self._clock(), size, gas_used, eval_time_ms)
+        self._bytes += size
         self._evict_over_budget()
 
     def discard(self, process_id: str) -> None:
-        self._entries.pop(process_id, None)
+        self._pop(process_id)
         self._checked_out.pop(process_id, None)
 
     # -- eviction ------------------------------------------------------------------------
     def _evict_over_budget(self) -> None:
-        while self._entries and self.size_bytes > self.max_bytes:
-            _pid, hot = self._entries.popitem(last=False)
+        while self._entries and self._bytes > self.max_bytes:
+            hot = self._pop(next(iter(self._entries)))
+            assert hot is not None
             self._queue_drain(hot.live, hot.position)
 
     def expire_idle(self) -> int:
@@ -105,7 +120,8 @@ class ProcessMemoryCache:
         deadline = self._clock() - self.ttl_s
         stale = [pid for pid, hot in self._entries.items() if hot.last_used <= deadline]
         for pid in stale:
-            hot = self._entries.pop(pid)
+            hot = self._pop(pid)
+            assert hot is not None
             self._queue_drain(hot.live, hot.position)
         return len(stale)
 

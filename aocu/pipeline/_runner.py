@@ -132,7 +132,7 @@ class ProcessRunner:
                 raise ProcessNotFoundError(f"Process {process_id} was not found on the Scheduler") from exc
             raise
         record = _adapt.process_record(meta)
-        domain.verify_process_tags(_adapt.domain_process(record).tags)
+        domain.verify_process_tags(record.tags)          # one Tag type (aocu.model) everywhere
         await self.stores.processes.write_process(record)
         return record
 
