@@ -1,6 +1,6 @@
-"""ANS-104 tag serialisation (the Avro array of ``{name, value}`` records), byte for byte.
+"""ANS-104 tag bytes (the Avro array of ``{name, value}`` records): write and read, byte for byte.
 
-Pure; no I/O. Follows the serializer the reference reaches through ``warp-arbundles`` 1.0.4
+Pure; no I/O. Writing follows the serializer the reference reaches through ``warp-arbundles`` 1.0.4
 (``src/tags.ts``, ``AVSCTap``): a zig-zag varint tag count, each name and value as a zig-zag
 varint byte length plus bytes, then a ``0`` varint; at most `MAX_TAG_BYTES` bytes in total.
 
@@ -9,6 +9,12 @@ lone surrogate becomes its 3-byte WTF-8 form, while longer strings go through ``
 (U+FFFD). The short path's other bug (it loops over the byte length, writing garbage past the
 string) only touches bytes that later writes overwrite or that lie past the end, so it never
 shows in the output.
+
+Reading (`deserialize_tags`) is arbundles' ``AVSCTap.readTags``, made strict: blocks with a
+negative count (count, then byte size) are read like arbundles does, strings decode as Node's
+``buf.toString()`` (invalid UTF-8 becomes U+FFFD), and anything arbundles would read past the
+end of, a negative length, an over-long varint or bytes after the closing ``0`` is a
+``ValueError``.
 """
 
 from __future__ import annotations
@@ -16,14 +22,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
+from aocu.model import Tag
+
 from ._bytes import node_utf8, wtf8
 
-__all__ = ["MAX_TAG_BYTES", "serialize_tags", "zigzag_varint"]
+__all__ = ["MAX_TAG_BYTES", "deserialize_tags", "serialize_tags", "zigzag_varint"]
 
 MAX_TAG_BYTES: Final = 4096
 """warp-arbundles' ``MAX_TAG_BYTES``: serialised tags beyond this throw."""
 
 _SHORT_STRING_BYTES: Final = 64
+_MAX_VARINT_BYTES: Final = 10  # a 64-bit Avro long
 
 
 def zigzag_varint(n: int) -> bytes:
@@ -68,3 +77,51 @@ def serialize_tags(tags: Iterable[tuple[str, str]]) -> bytes:
     if len(out) > MAX_TAG_BYTES:
         raise ValueError(f"Too many tag bytes ({len(out)} > {MAX_TAG_BYTES})")
     return bytes(out)
+
+
+def _read_long(buf: bytes | memoryview, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    for i in range(_MAX_VARINT_BYTES):
+        if pos + i >= len(buf):
+            raise ValueError("tags end inside an Avro integer")
+        byte = buf[pos + i]
+        result |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return (result >> 1) ^ -(result & 1), pos + i + 1
+    raise ValueError("an Avro integer in the tags is longer than 10 bytes")
+
+
+def _read_string(buf: bytes | memoryview, pos: int) -> tuple[str, int]:
+    n, pos = _read_long(buf, pos)
+    if n < 0 or pos + n > len(buf):
+        raise ValueError("a tag string runs past the end of the tags")
+    return bytes(buf[pos : pos + n]).decode("utf-8", "replace"), pos + n
+
+
+def deserialize_tags(raw: bytes | memoryview, *, max_tags: int) -> tuple[Tag, ...]:
+    """The tags in Avro bytes ``raw`` (b"" is no tags); at most ``max_tags`` of them.
+
+    Raises ``ValueError`` for malformed bytes or more than ``max_tags`` tags (checked per
+    block, before reading it, so a huge block count costs nothing).
+    """
+    if not len(raw):
+        return ()
+    tags: list[Tag] = []
+    pos = 0
+    while True:
+        count, pos = _read_long(raw, pos)
+        if count == 0:
+            break
+        if count < 0:  # a block that carries its byte size after the count
+            count = -count
+            _size, pos = _read_long(raw, pos)
+        if len(tags) + count > max_tags:
+            raise ValueError(f"more than {max_tags} tags")
+        for _ in range(count):
+            name, pos = _read_string(raw, pos)
+            value, pos = _read_string(raw, pos)
+            tags.append(Tag(name, value))
+    if pos != len(raw):
+        raise ValueError(f"{len(raw) - pos} bytes after the end of the tags")
+    return tuple(tags)
