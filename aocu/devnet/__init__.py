@@ -15,8 +15,10 @@ Public API::
         devnet.faults.add(Fault(mode="status", status=503, endpoint="su.messages", times=2))
 
 `serve_devnet` is the nursery-start form (``await nursery.start(serve_devnet, config)``).
-Signatures are fake (`FakeWallet`): the devnet verifies none and only it accepts
-its own. The hash chain: `hash_chain_seed` for nonce 0, `next_hash_chain` after.
+Data items are `aocu.arweave`'s; the devnet signs its own with fake keys (`FakeWallet`,
+which only it accepts). The bundler route (``POST /tx/<token>``) verifies real Arweave
+signatures and refuses bad ones with 400; the SU's ``POST /`` checks none. The hash
+chain: `hash_chain_seed` for nonce 0, `next_hash_chain` after.
 """
 
 from ._ans104 import (

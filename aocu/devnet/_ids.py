@@ -2,9 +2,10 @@
 
 Pure functions, no I/O; any thread. Arweave ids are ``base64url(sha256(signature))``
 and addresses ``base64url(sha256(owner key))`` (servers/su `core/bytes.rs` `raw_id`,
-`core/json.rs` `from_bundle`). The devnet signs nothing for real: a `FakeWallet`
-turns a name into a deterministic 512-byte RSA-sized key and "signs" by hashing,
-so ids are stable run to run while having the real shapes (upstream.md §1).
+`core/json.rs` `from_bundle`). The devnet signs its own items with a `FakeWallet`: a
+name becomes a deterministic 512-byte RSA-sized key that "signs" by hashing, so ids
+are stable run to run while having the real shapes (upstream.md §1), and fake
+signatures carry a marker so the devnet can tell them from real ones.
 """
 
 from __future__ import annotations
@@ -56,12 +57,27 @@ def address_of_key(key: bytes) -> str:
     return b64url_encode(sha256(key))
 
 
+#: The first bytes of every `FakeWallet` signature. A real RSA signature starts with them
+#: with probability 2**-128, so the devnet can tell its own items apart (and check them).
+FAKE_SIGNATURE_MARKER = b"aocu-devnet-fake"
+_FAKE_NONCE_BYTES = 32
+
+
+def _fake_body(key: bytes, message: bytes, nonce: bytes) -> bytes:
+    size = ARWEAVE_SIGNATURE_BYTES - len(FAKE_SIGNATURE_MARKER) - _FAKE_NONCE_BYTES
+    return expand(b"aocu-devnet-sig:" + sha256(key) + sha256(message) + nonce, size)
+
+
 @dataclass(frozen=True, slots=True)
 class FakeWallet:
     """A named stand-in for an Arweave wallet: a fixed key and hash "signatures".
 
-    Nothing can verify these signatures; the devnet never asks to (see the package
-    docstring). The same name always gives the same key and address.
+    A fake signature is `FAKE_SIGNATURE_MARKER`, a 32-byte nonce (from the caller's salt, so
+    equal items can get distinct ids, as randomised RSA-PSS gives), then a hash of the key,
+    the message and the nonce. Anyone can make one (the key is public), so it proves nothing
+    about who signed; it lets the devnet recognise its own items and notice a changed byte
+    (`fake_signature_valid`). Real bundlers reject them. The same name always gives the same
+    key and address; RSA-4096 key generation would cost seconds per wallet.
     """
 
     name: str
@@ -81,9 +97,23 @@ class FakeWallet:
     def key_b64(self) -> str:
         return b64url_encode(self.key)
 
-    def sign(self, message: bytes) -> bytes:
+    def sign(self, message: bytes, *, salt: bytes = b"") -> bytes:
         """A deterministic 512-byte stand-in for an RSA-PSS signature of ``message``."""
-        return expand(b"aocu-devnet-sig:" + self.key[:32] + sha256(message), ARWEAVE_SIGNATURE_BYTES)
+        nonce = sha256(b"aocu-devnet-salt:" + salt)
+        return FAKE_SIGNATURE_MARKER + nonce + _fake_body(self.key, message, nonce)
+
+
+def is_fake_signature(signature: bytes) -> bool:
+    """Whether ``signature`` has the shape of a `FakeWallet` signature (the marker)."""
+    return len(signature) == ARWEAVE_SIGNATURE_BYTES and signature.startswith(FAKE_SIGNATURE_MARKER)
+
+
+def fake_signature_valid(key: bytes, message: bytes, signature: bytes) -> bool:
+    """Whether ``signature`` is `FakeWallet` ``key``'s signature of ``message``."""
+    if not is_fake_signature(signature):
+        return False
+    nonce = signature[len(FAKE_SIGNATURE_MARKER) : len(FAKE_SIGNATURE_MARKER) + _FAKE_NONCE_BYTES]
+    return signature[len(FAKE_SIGNATURE_MARKER) + _FAKE_NONCE_BYTES :] == _fake_body(key, message, nonce)
 
 
 def _id32(text: str, what: str) -> bytes:

@@ -19,7 +19,7 @@ from typing import Any
 
 import apsw
 
-from ._ans104 import Tag
+from aocu.model import Tag
 
 #: Data up to this size lives in the SQLite file; larger data in ``blobs/``.
 INLINE_DATA_MAX_BYTES = 256 * 1024
@@ -96,7 +96,7 @@ class TxRecord:
         return next((t.value for t in self.tags if t.name == name), None)
 
     def tags_json(self) -> list[dict[str, str]]:
-        return [t.as_json() for t in self.tags]
+        return [{"name": t.name, "value": t.value} for t in self.tags]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

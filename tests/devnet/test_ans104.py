@@ -1,9 +1,14 @@
-"""ANS-104 parsing and building, checked against the SU's own test vectors."""
+"""The devnet's ANS-104 items: aocu.arweave's format, checked against the SU's own vectors, and fake signatures."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 
+from aocu.arweave import ArweaveSigner, sign_data_item, signature_data, verify_data_item
 from aocu.devnet import (
     DataItemError,
     FakeWallet,
@@ -14,9 +19,12 @@ from aocu.devnet import (
     parse_data_item,
     serialize_data_item,
 )
-from aocu.devnet._ans104 import decode_tags, encode_tags
+from aocu.devnet._ans104 import signature_accepted
+from aocu.devnet._ids import FAKE_SIGNATURE_MARKER, fake_signature_valid
 
 from .conftest import b64d, b64e, sha256
+
+TEST_JWK = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "ans104" / "test_jwk.json").read_text())
 
 # servers/su src/domain/core/json.rs tests: ITEM_STR (a message) and ASSIGNMENT_ITEM_STR
 ITEM = (
@@ -69,6 +77,7 @@ async def test_parses_the_su_message_vector_and_round_trips():
     assert item.signature_type == 1 and len(item.signature) == 512 and len(item.owner) == 512
     assert Tag("Data-Protocol", "ao") in item.tags
     assert serialize_data_item(item) == raw
+    assert verify_data_item(item) and signature_accepted(item)  # a real SU-made signature
 
 
 async def test_parses_the_su_assignment_vector():
@@ -79,6 +88,7 @@ async def test_parses_the_su_assignment_vector():
     assert tags["Timestamp"] == "1711676638471"
     assert item.data == b""
     assert serialize_data_item(item) == b64d(ASSIGNMENT)
+    assert verify_data_item(item)
 
 
 async def test_built_items_round_trip_and_are_deterministic():
@@ -92,7 +102,27 @@ async def test_built_items_round_trip_and_are_deterministic():
     assert (back.id, back.tags, back.data, back.target, back.anchor) == (a.id, tuple(tags), b"hello",
                                                                          b"\x01" * 32, b"x" * 32)
     assert back.owner_address == wallet.address == b64e(sha256(wallet.key))
-    assert decode_tags(encode_tags(tags)) == tuple(tags) and encode_tags([]) == b""
+    assert a.signature.startswith(FAKE_SIGNATURE_MARKER)
+    assert fake_signature_valid(wallet.key, signature_data(a), a.signature)
+
+
+async def test_fake_signatures_are_accepted_only_by_the_devnet_and_only_unchanged():
+    item = build_data_item(FakeWallet.named("carol"), data=b"payload", tags=[Tag("Type", "Message")], salt=b"s")
+    assert signature_accepted(item)
+    assert not verify_data_item(item)  # a real verifier says no
+    for changed in (replace(item, data=b"payl0ad"), replace(item, tags=(Tag("Type", "Other"),), raw_tags=b""),
+                    replace(item, owner=FakeWallet.named("dave").key),
+                    replace(item, signature=item.signature[:-1] + bytes([item.signature[-1] ^ 1])),
+                    replace(item, signature=item.signature[:20] + b"\x00" + item.signature[21:])):
+        assert not signature_accepted(changed)
+
+
+async def test_real_signatures_must_verify():
+    item = sign_data_item(ArweaveSigner.from_jwk(TEST_JWK), data=b"real", tags=[Tag("Type", "Checkpoint")])
+    assert signature_accepted(item)
+    assert not signature_accepted(replace(item, data=b"fake"))
+    # a real signature that happens to start with the marker is still checked as a fake one: refused
+    assert not signature_accepted(replace(item, signature=FAKE_SIGNATURE_MARKER + item.signature[16:]))
 
 
 async def test_malformed_items_are_rejected():

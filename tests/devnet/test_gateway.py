@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import gzip
+import json
+from dataclasses import replace
+from pathlib import Path
 
+from aocu.arweave import ArweaveSigner, sign_data_item
 from aocu.devnet import FakeWallet, Tag, build_data_item, serialize_data_item
 
 from .conftest import START_MS, spawn_with_messages, tags_of
+
+TEST_JWK = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "ans104" / "test_jwk.json").read_text())
 
 # scheduler-utils 0.0.29 src/client/scheduler.js (0.0.25, the CU's pin, has no tags filter)
 GET_TRANSACTIONS = """
@@ -273,6 +279,20 @@ async def test_checkpoint_upload_then_found_by_the_cu_queries(devnet, http, wasm
     assert (await http.get(f"{devnet.urls.gateway}/raw/{item.id}")).content == memory
     r = await http.post(devnet.urls.gateway + "/tx/arweave", content=b"not a data item")
     assert r.status_code == 400
+
+
+async def test_upload_verifies_signatures_like_a_bundler(devnet, http):
+    real = sign_data_item(ArweaveSigner.from_jwk(TEST_JWK), data=b"memory", tags=[Tag("Type", "Checkpoint")])
+    fake = build_data_item(FakeWallet.named("cu"), data=b"memory", tags=[Tag("Type", "Checkpoint")])
+    url = devnet.urls.gateway + "/tx/arweave"
+    for item in (real, fake):
+        tampered = replace(item, data=b"memorx")  # same signature, so the same id
+        r = await http.post(url, content=serialize_data_item(tampered))
+        assert r.status_code == 400 and "signature does not verify" in r.json()["error"]
+        assert (await http.get(f"{devnet.urls.gateway}/raw/{item.id}")).status_code == 404
+        r = await http.post(url, content=serialize_data_item(item))
+        assert r.status_code == 200 and r.json()["id"] == item.id
+        assert (await http.get(f"{devnet.urls.gateway}/raw/{item.id}")).content == b"memory"
 
 
 async def test_transactions_paging_and_sorting(devnet, http, wasm):
