@@ -8,7 +8,7 @@ dropped (its channel closed) rather than slowing evaluation (issue 4, item 2).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import trio
@@ -22,12 +22,23 @@ DEFAULT_SUBSCRIBER_BUFFER = 1024
 class EventBus:
     def __init__(self) -> None:
         self._subscribers: dict[trio.MemorySendChannel[Event], str | None] = {}
+        self._listeners: list[Callable[[Event], None]] = []
         self.dropped = 0
         self.published = 0
 
+    def listen(self, callback: Callable[[Event], None]) -> None:
+        """Call ``callback(event)`` synchronously for every event, before any subscriber sees it.
+
+        For the pipeline's own bookkeeping (stream progress, metrics), which must never miss an
+        event the way a slow subscriber may; ``callback`` runs on the trio thread and must be quick.
+        """
+        self._listeners.append(callback)
+
     def publish(self, event: Event) -> None:
-        """Hand ``event`` to every interested subscriber, without waiting."""
+        """Hand ``event`` to every listener and interested subscriber, without waiting."""
         self.published += 1
+        for callback in self._listeners:
+            callback(event)
         for send, process_id in list(self._subscribers.items()):
             if process_id is not None and process_id != event.process_id:
                 continue

@@ -20,15 +20,18 @@ import trio
 
 from aocu import jsjson
 from aocu.api import CachedResult, SortOrder, StateBody
-from aocu.errors import AocuError, InvalidMessageError, TooEarlyError
+from aocu.errors import AocuError, BusyError, InvalidMessageError, TooEarlyError
 from aocu.stores import RangeBound, Sort, encode_cursor, parse_cursor, resolve_sort
 
 from ._bus import EventBus
+from ._events import Event, MessageEvaluated
 from ._runner import ProcessRunner, RunOutcome, Target
 
 _EMPTY_RESULT: dict[str, Any] = {"Messages": [], "Assignments": [], "Spawns": [], "Output": ""}
 CRON_LIMIT_MAX = 1000
 DRY_RUN_CACHE_ENTRIES = 1000
+#: chainEvaluation.js: a request chains to a pending stream whose target is before its own plus 10 s.
+CHAIN_WINDOW_MS = 10_000
 T = TypeVar("T")
 
 
@@ -44,6 +47,8 @@ class _Waiter:
 class _Queue:
     waiting: list[_Waiter] = field(default_factory=list)
     running: bool = False
+    target: Target | None = None      # where the running stream evaluates to
+    current_nonce: int = 0            # the nonce it most recently evaluated (0: none yet)
 
 
 def _furthest(targets: list[Target]) -> Target:
@@ -52,11 +57,36 @@ def _furthest(targets: list[Target]) -> Target:
     return max(targets, key=lambda t: (t.timestamp, int(t.ordinate) if (t.ordinate or "").isdigit() else -1))
 
 
+def _chains_to(running: Target, request: Target) -> bool:
+    """Whether the reference would make ``request`` wait on a stream to ``running`` (§2.17.1).
+
+    An identical request is a repeat; otherwise it chains to a stream whose target is a timestamp
+    earlier than its own plus the 10 s window (a request for the latest chains to any such stream);
+    streams to the latest are never chained to.
+    """
+    if running == request:
+        return True
+    if running.timestamp is None:
+        return False
+    return request.timestamp is None or running.timestamp < request.timestamp + CHAIN_WINDOW_MS
+
+
+def _nonce_of(ordinate: str | None) -> int:
+    """``+ordinate`` for a scheduled message's ordinate (its nonce); 0 for anything else."""
+    try:
+        return int(ordinate) if ordinate else 0
+    except ValueError:
+        return 0
+
+
 class ComputeUnit:
     def __init__(self, runner: ProcessRunner, nursery: trio.Nursery, *, address: str = "",
-                 dry_run_result_max_age_s: float = 60.0) -> None:
+                 dry_run_result_max_age_s: float = 60.0, nonce_limit: int = 0) -> None:
         self.runner = runner
         self.events: EventBus = runner.events
+        self.events.listen(self._track_progress)
+        #: HYDRATION_MODE_NONCE_LIMIT (§2.17.3); 0 disables the check.
+        self.nonce_limit = nonce_limit
         self._nursery = nursery
         self._queues: dict[str, _Queue] = {}
         self._stream_ids = itertools.count(1)
@@ -67,8 +97,43 @@ class ComputeUnit:
         self.dry_run_result_max_age_s = dry_run_result_max_age_s
 
     # -- streams --------------------------------------------------------------------------
-    async def evaluate_to(self, process_id: str, target: Target) -> RunOutcome:
+    def _track_progress(self, event: Event) -> None:
+        """The running stream's most recently evaluated nonce (readState's ``currentNonce``)."""
+        if isinstance(event, MessageEvaluated):
+            queue = self._queues.get(event.process_id)
+            if queue is not None and queue.running:
+                queue.current_nonce = _nonce_of(event.ordinate)
+
+    def stream_running(self, process_id: str) -> bool:
+        queue = self._queues.get(process_id)
+        return queue is not None and queue.running
+
+    def check_nonce_limit(self, process_id: str, target: Target, eval_to_nonce: int | None = None) -> None:
+        """Fail fast instead of waiting on a stream that is far behind (§2.17.3, HTTP 503).
+
+        Applies when the request would wait on the running stream of its process: its target
+        nonce (``eval_to_nonce``, the SU's latest, for a dry-run to the latest) more than
+        ``nonce_limit`` nonces ahead of what that stream has evaluated so far, once it has
+        evaluated anything.
+        """
+        queue = self._queues.get(process_id)
+        if self.nonce_limit <= 0 or queue is None or not queue.running or queue.target is None:
+            return
+        if not _chains_to(queue.target, target):
+            return
+        nonce_to = _nonce_of(target.ordinate) or eval_to_nonce
+        if nonce_to is None:
+            return
+        nonce_from = queue.current_nonce
+        remaining = nonce_to - nonce_from
+        if remaining > self.nonce_limit and nonce_from != 0:
+            raise BusyError(f"Nonce limit exceeded: process {process_id} is currently hydrating with "
+                            f">{self.nonce_limit} nonces remaining ({remaining} remaining). "
+                            "Please try again later.")
+
+    async def evaluate_to(self, process_id: str, target: Target, *, eval_to_nonce: int | None = None) -> RunOutcome:
         """Bring ``process_id`` up to ``target``, joining or queueing behind a running stream."""
+        self.check_nonce_limit(process_id, target, eval_to_nonce)
         queue = self._queues.setdefault(process_id, _Queue())
         waiter = _Waiter(target)
         queue.waiting.append(waiter)
@@ -86,8 +151,9 @@ class ComputeUnit:
             while queue.waiting:
                 batch, queue.waiting = queue.waiting, []
                 stream_id = f"{process_id[:8]}-{next(self._stream_ids)}"
+                queue.target, queue.current_nonce = _furthest([w.target for w in batch]), 0
                 try:
-                    outcome = await self.runner.run(process_id, _furthest([w.target for w in batch]), stream_id)
+                    outcome = await self.runner.run(process_id, queue.target, stream_id)
                 except Exception as exc:     # one clear error for every subscriber
                     for waiter in batch:
                         waiter.error = exc
@@ -97,7 +163,7 @@ class ComputeUnit:
                     waiter.outcome = outcome
                     waiter.done.set()
         finally:
-            queue.running = False
+            queue.running, queue.target = False, None
             if self._queues.get(process_id) is queue and not queue.waiting:
                 del self._queues[process_id]
 

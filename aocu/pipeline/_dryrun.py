@@ -24,11 +24,17 @@ if TYPE_CHECKING:
 async def dry_run(cu: ComputeUnit, process_id: str, message: dict[str, Any], *, to: str | None) -> dict[str, Any]:
     runner = cu.runner
     target = Target()
+    eval_to_nonce = None
     if to is not None:
         su = await runner.su_url(process_id, await runner.stores.processes.read_process(process_id))
         meta = await runner.scheduler.load_message_meta(su, process_id, to)
         target = Target(meta.timestamp, str(meta.nonce))
-    await cu.evaluate_to(process_id, target)
+    elif cu.nonce_limit > 0 and cu.stream_running(process_id):
+        # the reference's evalToNonce: the SU's latest nonce is the dry-run's target for the nonce
+        # limit (§2.17.3); only worth a request to the SU when there is a stream to wait on
+        su = await runner.su_url(process_id, await runner.stores.processes.read_process(process_id))
+        eval_to_nonce = (await runner.scheduler.load_latest(su, process_id)).nonce
+    await cu.evaluate_to(process_id, target, eval_to_nonce=eval_to_nonce)
     record = await runner.process_record(process_id)
     process = _adapt.domain_process(record)
     module, module_meta = await runner.module_for(process)

@@ -72,6 +72,7 @@ async def _open_unit(config: Config, options: PipelineOptions, stores: Any, sche
                                events=EventBus(), memcache=memcache, options=options)
         try:
             yield ComputeUnit(runner, nursery, address=config.wallet.address,
-                              dry_run_result_max_age_s=config.dry_run.result_max_age_ms / 1000)
+                              dry_run_result_max_age_s=config.dry_run.result_max_age_ms / 1000,
+                              nonce_limit=config.pipeline.hydration_nonce_limit)
         finally:
             nursery.cancel_scope.cancel(reason="compute unit closing")
