@@ -52,9 +52,14 @@ async def dry_run(cu: ComputeUnit, process_id: str, message: dict[str, Any], *, 
         from_timestamp=point.timestamp if point else record.timestamp,
         from_block_height=point.block_height if point else record.block_height, ao_global=ao_global)
     message_js = domain.module_message_js(envelope.message)
+    env_js = ao_global.to_js()
+    # the dry-run's Owner is the caller's, so it may ask for a memory reset too (§8.4 item 27)
+    reset_init = await runner.reset_init_message(process_id, message_js, env_js)
 
     def evaluate() -> dict[str, Any]:
         fork = LiveProcess(module, memory)
-        return fork.evaluate(message_js, ao_global.to_js()).result
+        if reset_init is not None:
+            return fork.reset(reset_init, env_js).result
+        return fork.evaluate(message_js, env_js).result
 
     return await trio.to_thread.run_sync(evaluate, limiter=runner.dry_run_limiter)

@@ -183,6 +183,36 @@ class LiveProcess:
         self._maybe_rebase()
         return Evaluated(normalize(raw), False, elapsed)
 
+    def reset(self, init_message: dict[str, Any], env: dict[str, Any]) -> Evaluated:
+        """A ``Reset-Memory`` message (aocu.pipeline._reset): ``init_message`` on a fresh instance.
+
+        The fresh instance's memory replaces the process's, with the reference's rules for its
+        result: an ``Error`` keeps the memory as it was (in a fresh instance of it, as after any
+        error); the buffer-allocation failure copies it back into the fresh instance.
+        """
+        started = time.perf_counter()
+        fresh = self.module.instantiate(None)
+        thrown = False
+        try:
+            raw = fresh.handle(init_message, env)
+        except HandleError as exc:
+            raw = {"Error": exc.value if exc.value not in (None, "") else "An error occurred"}
+            thrown = True
+        elapsed = time.perf_counter() - started
+        if thrown or raw.get("Error"):
+            previous = self.memory_snapshot()    # the reset message itself never ran here
+            self.instance = self.module.instantiate(previous)
+            self.rollbacks += 1
+            self._base = _Base(previous, self.instance.host_state())
+            return Evaluated(normalize(raw), True, elapsed)
+        rolled_back = output_text(raw.get("Output")).endswith(BUFFER_ALLOCATION_FAILURE)
+        if rolled_back:
+            fresh.restore_memory(self.memory_snapshot())
+            self.rollbacks += 1
+        self.instance = fresh
+        self._base = self._take_base()
+        return Evaluated(normalize(raw), rolled_back, elapsed)
+
     def memory_snapshot(self) -> bytes:
         return self.base_snapshot() or self.instance.memory_snapshot()
 

@@ -41,7 +41,8 @@ def pipeline_options(config: Config) -> PipelineOptions:
         memory_cache_bytes=config.memory_cache.max_bytes, memory_cache_ttl_s=config.memory_cache.ttl_ms / 1000,
         eager_checkpoint_gas=config.checkpoint.eager_gas_threshold,
         eager_checkpoint_time_ms=config.checkpoint.eager_eval_time_threshold_ms,
-        cache_dir=str(config.wasm.binary_dir / "aocu-compiled"))
+        cache_dir=str(config.wasm.binary_dir / "aocu-compiled"),
+        enable_memory_reset=config.pipeline.enable_memory_reset)
 
 
 @asynccontextmanager

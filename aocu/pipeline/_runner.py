@@ -36,6 +36,7 @@ from ._bus import EventBus
 from ._events import MessageEvaluated, StageTimed, StreamFailed, StreamFinished, StreamStarted
 from ._live import LiveProcess
 from ._memcache import ProcessMemoryCache
+from ._reset import memory_reset_message, wants_memory_reset
 
 #: Rows written per transaction (stack.md §4: ~80k rows/s at >= 100 rows per commit).
 PERSIST_BATCH = 200
@@ -70,6 +71,7 @@ class PipelineOptions:
     eager_checkpoint_time_ms: float = 15 * 60 * 1000
     wasm_deadline_s: float | None = None
     cache_dir: str | None = None
+    enable_memory_reset: bool = False       # ENABLE_MEMORY_RESET (aocu.pipeline._reset)
 
 
 @dataclass(slots=True)
@@ -172,6 +174,16 @@ class ProcessRunner:
                 raise InvalidModuleError(f"Module {module_id} cannot be loaded: {exc}") from exc
             self._modules[key] = module
         return module
+
+    async def reset_init_message(self, process_id: str, message_js: dict[str, Any],
+                                 env_js: dict[str, Any]) -> dict[str, Any] | None:
+        """The init message a ``Reset-Memory`` message is replaced by, if it is one (else None)."""
+        if not self.options.enable_memory_reset or not wants_memory_reset(message_js, env_js):
+            return None
+        su = await self.su_url(process_id, await self.stores.processes.read_process(process_id))
+        async for page in self.scheduler.message_pages(su, process_id, page_size=1):
+            return memory_reset_message(page.items[0] if page.items else None, process_id)
+        return memory_reset_message(None, process_id)
 
     # -- starting point ------------------------------------------------------------------
     async def _start(self, process_id: str, module: Module) -> tuple[LiveProcess, MemoryPoint | None, str, int,
@@ -364,11 +376,15 @@ class ProcessRunner:
         takes in wasm: batching what the fetch/hydrate stages have ready keeps it off the
         per-message path without delaying anything (a lone message goes alone).
         """
-        def evaluate_batch(batch: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[tuple[Any, float]]:
+        def evaluate_batch(batch: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]],
+                           ) -> list[tuple[Any, float]]:
             out = []
-            for message_js, env_js in batch:
+            for message_js, env_js, reset_init in batch:
                 t0 = time.time() * 1000
-                out.append((state.live.evaluate(message_js, env_js), t0))
+                if reset_init is not None:
+                    out.append((state.live.reset(reset_init, env_js), t0))
+                else:
+                    out.append((state.live.evaluate(message_js, env_js), t0))
             return out
 
         async with recv, send:
@@ -379,8 +395,14 @@ class ProcessRunner:
                         works.append(recv.receive_nowait())
                     except (trio.WouldBlock, trio.EndOfChannel):
                         break
-                calls = [(domain.module_message_js(w.envelope.message), self._env_js(w.envelope.ao_global))
-                         for w in works]
+                calls = []
+                for w in works:
+                    message_js = domain.module_message_js(w.envelope.message)
+                    env_js = self._env_js(w.envelope.ao_global)
+                    reset = None
+                    if self.options.enable_memory_reset:
+                        reset = await self.reset_init_message(process_id, message_js, env_js)
+                    calls.append((message_js, env_js, reset))
                 results = await trio.to_thread.run_sync(evaluate_batch, calls, limiter=self.wasm_limiter)
                 for work, (evaluated, t0) in zip(works, results, strict=True):
                     work.evaluated = evaluated

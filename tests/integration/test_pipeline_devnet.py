@@ -30,7 +30,8 @@ FAST_RETRY = RetryPolicy(max_retries=2, initial_delay_s=0.01)
 
 
 @asynccontextmanager
-async def open_cu(devnet: Any, state: Path) -> AsyncIterator[ComputeUnit]:
+async def open_cu(devnet: Any, state: Path, pipeline: PipelineOptions | None = None,
+                  **unit: Any) -> AsyncIterator[ComputeUnit]:
     config = dataclasses.replace(ClientsConfig.from_env(devnet.urls.cu_env()), su_retry=FAST_RETRY,
                                  gateway_retry=FAST_RETRY)
     options = StoreOptions(drain_dir=state / "drain", checkpoint_dir=state / "checkpoints",
@@ -40,8 +41,8 @@ async def open_cu(devnet: Any, state: Path) -> AsyncIterator[ComputeUnit]:
                 open_scheduler_locator(config) as locator, trio.open_nursery() as nursery):
         memcache = ProcessMemoryCache(1 << 30, 3600)
         runner = ProcessRunner(scheduler=su, locator=locator, gateway=gateway, stores=stores, events=EventBus(),
-                               memcache=memcache, options=PipelineOptions())
-        yield ComputeUnit(runner, nursery)
+                               memcache=memcache, options=pipeline or PipelineOptions())
+        yield ComputeUnit(runner, nursery, **unit)
         nursery.cancel_scope.cancel()
 
 
