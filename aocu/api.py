@@ -12,7 +12,8 @@ its results for later requests.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
@@ -29,6 +30,39 @@ class StateBody:
     last_timestamp: int | None = None
     last_ordinate: str | None = None
     last_block_height: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineGauges:
+    """What the reference's gauges show, read from the pipeline on each scrape (§6.1).
+
+    ``workers``, ``pending_tasks`` and ``active_tasks`` are by worker type (``primary``,
+    ``dry-run``): wasm threads allowed, evaluations waiting for one, evaluations running.
+    """
+
+    processes_in_memory: int = 0       # hot processes (the reference's LRU)
+    processes_in_files: int = 0        # drained to a file and not hot again (its drainedToFile map)
+    workers: Mapping[str, int] = field(default_factory=dict)
+    pending_tasks: Mapping[str, int] = field(default_factory=dict)
+    active_tasks: Mapping[str, int] = field(default_factory=dict)
+
+
+class PipelineMetrics(Protocol):
+    """The port the pipeline reports metrics through (the HTTP layer's `ServiceMetrics` implements
+    it with prometheus-client; the pipeline never imports it)."""
+
+    def count_evaluation(self, *, stream_type: str, message_type: str, error: bool, process_id: str) -> None:
+        """One evaluated message: ``stream_type`` primary|dry-run, ``message_type``
+        scheduled|assignment|cron|dry-run."""
+        ...
+
+    def count_graphql_query(self, query_name: str, result: str) -> None:
+        """One gateway GraphQL query: GetTransactionMeta|GetBlocks|GetAoProcessCheckpoints, success|error."""
+        ...
+
+    def gauges_from(self, read: Callable[[], PipelineGauges]) -> None:
+        """Call ``read()`` on every scrape for the process and worker gauges."""
+        ...
 
 
 class CachedResult(dict[str, Any]):

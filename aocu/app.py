@@ -195,7 +195,9 @@ def default_api_factory(config: Config) -> AbstractAsyncContextManager[ComputeUn
     opener = getattr(aocu.pipeline, "open_compute_unit", None)
     if opener is None:
         raise RuntimeError("this build has no evaluation pipeline yet (aocu.pipeline.open_compute_unit)")
-    return opener(config)  # type: ignore[no-any-return]
+    # the pipeline feeds the same metrics that /metrics serves (reference-cu.md §6.1)
+    metrics = ServiceMetrics() if config.http.enable_metrics else None
+    return opener(config, metrics=metrics)  # type: ignore[no-any-return]
 
 
 async def run_cu(config: Config, api_factory: ApiFactory | None = None, *,

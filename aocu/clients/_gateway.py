@@ -140,6 +140,10 @@ def _parse_blocks_page(data: object) -> tuple[list[Block], bool]:
     return out, has_next
 
 
+#: ``(query_name, result)`` of each GraphQL query, for the reference's query counter.
+QueryCounter = Callable[[str, str], None]
+
+
 # --- the client --------------------------------------------------------------------------
 
 
@@ -153,13 +157,21 @@ class HttpGatewayClient:
         *,
         rng: random.Random | None = None,
         breaker: CircuitBreaker | None = None,
+        on_query: QueryCounter | None = None,
     ) -> None:
         self.http = http
         self.config = config
+        # ``on_query(query_name, "success" | "error")`` where the reference increments its
+        # ao_process_total_graphql_queries counter (reference-cu.md §6.1)
+        self._on_query = on_query
         self._rng = rng if rng is not None else random.Random()
         self.breaker = breaker if breaker is not None else CircuitBreaker()
 
     # -- GraphQL --
+
+    def _count(self, query_name: str, result: str) -> None:
+        if self._on_query is not None:
+            self._on_query(query_name, result)
 
     async def _query(
         self, url: str, query: str, variables: Mapping[str, Any], what: str, parse: Callable[[Any], T]
@@ -191,9 +203,11 @@ class HttpGatewayClient:
         if meta is None:
             # The reference retries this for ~15 s and then fails with this text (okResWithNode,
             # reference-cu.md §8.7 #44); a missing transaction is an answer, so we do not retry.
+            self._count("GetTransactionMeta", "error")
             raise NotFoundError(
                 f"Gateway returned no transaction for '{tx_id}'", upstream=GATEWAY, method="POST", url=url
             )
+        self._count("GetTransactionMeta", "success")
         return meta
 
     async def query_checkpoints(
@@ -216,7 +230,9 @@ class HttpGatewayClient:
         urls = (self.config.graphql_url, self.config.graphql_url, self.config.checkpoint_graphql_url)
         for i, url in enumerate(urls):
             try:
-                return await self._query(url, GET_AO_PROCESS_CHECKPOINTS, variables, "checkpoints", parse)
+                found = await self._query(url, GET_AO_PROCESS_CHECKPOINTS, variables, "checkpoints", parse)
+                self._count("GetAoProcessCheckpoints", "success")
+                return found
             except UpstreamError:
                 if i == len(urls) - 1:
                     raise
@@ -238,7 +254,9 @@ class HttpGatewayClient:
             return _first_node(data, parse_checkpoint)
 
         query = get_ao_process_checkpoint_query(cron is not None)
-        return await self._query(self.config.graphql_url, query, variables, "checkpoint", parse)
+        found = await self._query(self.config.graphql_url, query, variables, "checkpoint", parse)
+        self._count("GetAoProcessCheckpoints", "success")
+        return found
 
     async def load_blocks(self, min_height: int, max_timestamp: int) -> tuple[Block, ...]:
         """``loadBlocksMetaWith``: pages of ``blocks_page_size`` from ``min_height``; stop at the first
@@ -300,15 +318,22 @@ class HttpGatewayClient:
 
         async def attempt(n: int) -> tuple[list[Block], bool]:
             url = urls[n % len(urls)]
-            data, response = await post_graphql(
-                self.http,
-                url,
-                GET_BLOCKS,
-                variables,
-                upstream=GATEWAY,
-                max_bytes=self.config.json_max_bytes,
-                phase_timeouts=self.config.http_timeout(),
-            )
+            try:
+                data, response = await post_graphql(
+                    self.http,
+                    url,
+                    GET_BLOCKS,
+                    variables,
+                    upstream=GATEWAY,
+                    max_bytes=self.config.json_max_bytes,
+                    phase_timeouts=self.config.http_timeout(),
+                )
+            except UpstreamError as exc:
+                # ao-block.js counts each attempt that got an answer: error unless it was a 2xx
+                if exc.status is not None:
+                    self._count("GetBlocks", "success" if 200 <= exc.status < 300 else "error")
+                raise
+            self._count("GetBlocks", "success")
             try:
                 return _parse_blocks_page(data)
             except ShapeError as exc:

@@ -60,10 +60,13 @@ async def open_scheduler_client(
 
 @asynccontextmanager
 async def open_gateway_client(
-    config: ClientsConfig, *, transport: httpx.AsyncBaseTransport | None = None
+    config: ClientsConfig,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    on_query: Callable[[str, str], None] | None = None,
 ) -> AsyncIterator[HttpGatewayClient]:
     async with make_http_client(config, transport=transport) as http:
-        yield HttpGatewayClient(http, config)
+        yield HttpGatewayClient(http, config, on_query=on_query)
 
 
 @asynccontextmanager

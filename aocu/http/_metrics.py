@@ -3,28 +3,33 @@
 `ServiceMetrics` owns one ``CollectorRegistry`` (never prometheus-client's global one, so tests
 and several apps in one process do not collide) holding every family the reference exposes, with
 its names, labels and buckets: the HTTP ones are observed here by the routes; the evaluation,
-GraphQL, process-cache and worker ones are for the pipeline to update (the composition root
-passes the same object to both). ``on_scrape`` callbacks refresh gauges the reference collects on
-scrape. Runs on the trio thread; ``observe``/``inc`` never block. Exposition is OpenMetrics, as the
-reference switches its registry to (so exemplars are shown).
+GraphQL, process-cache and worker ones are fed by the pipeline through `aocu.api.PipelineMetrics`
+(which this class implements; the composition root passes the same object to both). The gauges
+are read from the pipeline on each scrape, as the reference collects them. Families where the
+reference (prom-client) has an unlabelled total next to its labelled series are `_Family`
+collectors, since prometheus-client's own metric classes allow only one of the two. Runs on the
+trio thread; nothing here blocks. Exposition is OpenMetrics, as the reference switches its
+registry to (so exemplars are shown).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Final
 
 from prometheus_client import (
     CollectorRegistry,
-    Counter,
-    Gauge,
     GCCollector,
     Histogram,
     PlatformCollector,
     ProcessCollector,
     Summary,
 )
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.samples import Exemplar
+
+from aocu.api import PipelineGauges
 
 __all__ = ["METRICS_CONTENT_TYPE", "ServiceMetrics"]
 
@@ -37,26 +42,64 @@ HTTP_LABELS: Final = ("method", "route", "status", "statusGroup")
 _EXEMPLAR_MAX_CHARS: Final = 100
 
 
+class _Family:
+    """A counter or gauge family whose series are label tuples, ``()`` being the unlabelled one."""
+
+    def __init__(self, kind: str, name: str, documentation: str, labels: tuple[str, ...],
+                 registry: CollectorRegistry) -> None:
+        self.kind, self.name, self.documentation, self.labels = kind, name, documentation, labels
+        self.values: dict[tuple[str, ...], float] = {}
+        self.exemplars: dict[tuple[str, ...], Exemplar] = {}
+        registry.register(self)
+
+    def inc(self, labels: tuple[str, ...] = (), amount: float = 1.0, exemplar: dict[str, str] | None = None) -> None:
+        self.values[labels] = self.values.get(labels, 0.0) + amount
+        if exemplar is not None:
+            self.exemplars[labels] = Exemplar(exemplar, amount)
+
+    def set(self, labels: tuple[str, ...], value: float) -> None:
+        self.values[labels] = float(value)
+
+    def value(self, labels: tuple[str, ...] = ()) -> float:
+        return self.values.get(labels, 0.0)
+
+    def collect(self) -> Iterator[Metric]:
+        family: CounterMetricFamily | GaugeMetricFamily
+        if self.kind == "counter":
+            family = CounterMetricFamily(self.name, self.documentation, labels=self.labels)
+            for labels, value in self.values.items():
+                family.add_metric(labels, value, exemplar=self.exemplars.get(labels))
+        else:
+            family = GaugeMetricFamily(self.name, self.documentation, labels=self.labels)
+            for labels, value in self.values.items():
+                family.add_metric(labels, value)
+        yield family
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())
+
+
 class ServiceMetrics:
     """Every metric family of the reference, plus the Python process collectors (``ao_cu_`` prefix)."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.evaluations = Counter(
-            PREFIX + "ao_process_total_evaluations", "The total number of evaluations on this CU",
-            ["stream_type", "message_type", "process_error"], registry=r)
-        self.graphql_queries = Counter(
-            PREFIX + "ao_process_total_graphql_queries", "The total number of GraphQL queries",
-            ["query_name", "result"], registry=r)
-        self.processes = Gauge(
-            PREFIX + "ao_process_total", "The total number of processes in the cache",
-            ["cache_type"], registry=r)
-        self.workers = Gauge(
-            PREFIX + "worker_total", "The total number of workers", ["worker_type"], registry=r)
-        self.worker_tasks = Gauge(
-            PREFIX + "worker_tasks_total", "The total number of worker tasks",
-            ["worker_type", "task_type"], registry=r)
+        self.evaluations = _Family(
+            "counter", PREFIX + "ao_process_total_evaluations", "The total number of evaluations on a CU",
+            ("stream_type", "message_type", "process_error"), r)
+        self.graphql_queries = _Family(
+            "counter", PREFIX + "ao_process_total_graphql_queries", "The total number of GraphQL queries on a CU",
+            ("query_name", "result"), r)
+        self.processes = _Family(
+            "gauge", PREFIX + "ao_process_total", "The total amount of ao Processes cached on the Compute Unit",
+            ("cache_type",), r)
+        self.workers = _Family(
+            "gauge", PREFIX + "worker_total", "The total amount of workers currently spun-up on the Compute Unit",
+            ("worker_type",), r)
+        self.worker_tasks = _Family(
+            "gauge", PREFIX + "worker_tasks_total", "The total amount of worker tasks on the Compute Unit",
+            ("worker_type", "task_type"), r)
         self.http_duration = Histogram(
             PREFIX + "http_request_duration_seconds", "Request duration in seconds", HTTP_LABELS,
             buckets=HTTP_BUCKETS_S, registry=r)
@@ -68,6 +111,35 @@ class ServiceMetrics:
         PlatformCollector(registry=r)
         GCCollector(registry=r)
         self._on_scrape: list[Callable[[ServiceMetrics], None]] = []
+
+    # -- aocu.api.PipelineMetrics -----------------------------------------------------------------
+
+    def count_evaluation(self, *, stream_type: str, message_type: str, error: bool, process_id: str) -> None:
+        """evaluate.js: the unlabelled total and the labelled series (exemplar ``processId``)."""
+        self.evaluations.inc()
+        exemplar = {"processId": process_id} if 0 < len(process_id) <= _EXEMPLAR_MAX_CHARS else None
+        self.evaluations.inc((stream_type, message_type, "true" if error else "false"), exemplar=exemplar)
+
+    def count_graphql_query(self, query_name: str, result: str) -> None:
+        self.graphql_queries.inc((query_name, result))
+
+    def gauges_from(self, read: Callable[[], PipelineGauges]) -> None:
+        self.on_scrape(lambda metrics: metrics.set_gauges(read()))
+
+    def set_gauges(self, gauges: PipelineGauges) -> None:
+        """The collect functions of ao-process.js (process cache) and perf.js (workers)."""
+        self.processes.set((), gauges.processes_in_memory + gauges.processes_in_files)
+        self.processes.set(("memory",), gauges.processes_in_memory)
+        self.processes.set(("file",), gauges.processes_in_files)
+        self.workers.set((), sum(gauges.workers.values()))
+        for kind, count in gauges.workers.items():
+            self.workers.set((kind,), count)
+        for task_type, counts in (("pending", gauges.pending_tasks), ("active", gauges.active_tasks)):
+            # perf.js sets the unlabelled series to the pending total, then to the active total:
+            # the active total is what it shows
+            self.worker_tasks.set((), sum(counts.values()))
+            for kind, count in counts.items():
+                self.worker_tasks.set((kind, task_type), count)
 
     def on_scrape(self, callback: Callable[[ServiceMetrics], None]) -> None:
         """Run ``callback(self)`` before each exposition (the reference's collect-on-scrape gauges)."""

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import trio
 
 from aocu import jsjson
-from aocu.api import CachedResult, SortOrder, StateBody
+from aocu.api import CachedResult, PipelineGauges, PipelineMetrics, SortOrder, StateBody
 from aocu.errors import AocuError, BusyError, InvalidMessageError, TooEarlyError
 from aocu.stores import RangeBound, Sort, encode_cursor, parse_cursor, resolve_sort
 
@@ -81,10 +81,17 @@ def _nonce_of(ordinate: str | None) -> int:
 
 class ComputeUnit:
     def __init__(self, runner: ProcessRunner, nursery: trio.Nursery, *, address: str = "",
-                 dry_run_result_max_age_s: float = 60.0, nonce_limit: int = 0) -> None:
+                 dry_run_result_max_age_s: float = 60.0, nonce_limit: int = 0,
+                 metrics: PipelineMetrics | None = None) -> None:
         self.runner = runner
         self.events: EventBus = runner.events
         self.events.listen(self._track_progress)
+        #: where evaluations are counted and gauges read (the HTTP layer's ServiceMetrics, §6.1);
+        #: ``run_cu`` serves ``/metrics`` from it
+        self.metrics = metrics
+        if metrics is not None:
+            self.events.listen(self._count_evaluation)
+            metrics.gauges_from(self.gauges)
         #: HYDRATION_MODE_NONCE_LIMIT (§2.17.3); 0 disables the check.
         self.nonce_limit = nonce_limit
         self._nursery = nursery
@@ -103,6 +110,21 @@ class ComputeUnit:
             queue = self._queues.get(event.process_id)
             if queue is not None and queue.running:
                 queue.current_nonce = _nonce_of(event.ordinate)
+
+    def _count_evaluation(self, event: Event) -> None:
+        if isinstance(event, MessageEvaluated) and self.metrics is not None:
+            self.metrics.count_evaluation(stream_type="primary", message_type=event.kind, error=event.error,
+                                          process_id=event.process_id)
+
+    def gauges(self) -> PipelineGauges:
+        """The process-cache and worker gauges (ao-process.js, perf.js), read on each scrape."""
+        runner = self.runner
+        limiters = {"primary": runner.wasm_limiter, "dry-run": runner.dry_run_limiter}
+        return PipelineGauges(
+            processes_in_memory=len(runner.memcache), processes_in_files=runner.memcache.processes_in_files,
+            workers={kind: int(lim.total_tokens) for kind, lim in limiters.items()},
+            pending_tasks={kind: lim.statistics().tasks_waiting for kind, lim in limiters.items()},
+            active_tasks={kind: lim.borrowed_tokens for kind, lim in limiters.items()})
 
     def stream_running(self, process_id: str) -> bool:
         queue = self._queues.get(process_id)

@@ -62,4 +62,8 @@ async def dry_run(cu: ComputeUnit, process_id: str, message: dict[str, Any], *, 
             return fork.reset(reset_init, env_js).result
         return fork.evaluate(message_js, env_js).result
 
-    return await trio.to_thread.run_sync(evaluate, limiter=runner.dry_run_limiter)
+    result = await trio.to_thread.run_sync(evaluate, limiter=runner.dry_run_limiter)
+    if cu.metrics is not None:
+        cu.metrics.count_evaluation(stream_type="dry-run", message_type="dry-run", error=bool(result.get("Error")),
+                                    process_id=process_id)
+    return result

@@ -62,6 +62,7 @@ class MessageEvaluated(Event):
     gas_used: int
     error: bool
     rolled_back: bool
+    kind: str = "scheduled"              # scheduled, assignment or cron (the reference's message_type)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -49,6 +49,7 @@ class ProcessMemoryCache:
         self._entries: OrderedDict[str, Hot] = OrderedDict()
         self._checked_out: dict[str, MemoryPoint | None] = {}
         self._bytes = 0
+        self._in_files: set[str] = set()      # drained and not hot since (the reference's drainedToFile)
         self._draining_send, self._draining_recv = trio.open_memory_channel[tuple[LiveProcess, MemoryPoint]](64)
         self.drained = 0
 
@@ -60,6 +61,11 @@ class ProcessMemoryCache:
     def process_ids(self) -> list[str]:
         """The processes hot right now (least recently used first)."""
         return list(self._entries)
+
+    @property
+    def processes_in_files(self) -> int:
+        """Processes whose memory was drained to a file and that have not been hot since."""
+        return len(self._in_files)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -95,6 +101,7 @@ class ProcessMemoryCache:
         """Put a live process back (or in for the first time) as the most recently used."""
         pid = position.process_id
         self._checked_out.pop(pid, None)
+        self._in_files.discard(pid)
         size = live.memory_size
         if size > self.max_bytes:
             self._queue_drain(live, position)       # never fits: straight to its file
@@ -149,3 +156,5 @@ class ProcessMemoryCache:
             if self._drain is not None:
                 await self._drain(live, position)
                 self.drained += 1
+                if position.process_id not in self._entries:
+                    self._in_files.add(position.process_id)

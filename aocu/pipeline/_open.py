@@ -26,6 +26,7 @@ from ._memcache import ProcessMemoryCache
 from ._runner import PipelineOptions, ProcessRunner
 
 if TYPE_CHECKING:
+    from aocu.api import PipelineMetrics
     from aocu.config import Config
     from aocu.stores import MemoryPoint
 
@@ -46,20 +47,23 @@ def pipeline_options(config: Config) -> PipelineOptions:
 
 
 @asynccontextmanager
-async def open_compute_unit(config: Config) -> AsyncIterator[ComputeUnit]:
+async def open_compute_unit(config: Config, *, metrics: PipelineMetrics | None = None) -> AsyncIterator[ComputeUnit]:
+    """The CU for ``config``; ``metrics`` (the HTTP layer's ServiceMetrics) is fed if given."""
     options = pipeline_options(config)
     clients = config.clients()
+    on_query = metrics.count_graphql_query if metrics is not None else None
     async with open_stores(config.store.db_path, config.stores()) as stores:
         locations = DurableLocations(stores, lambda: time.time() * 1000)
-        async with (open_scheduler_client(clients) as scheduler, open_gateway_client(clients) as gateway,
+        async with (open_scheduler_client(clients) as scheduler,
+                    open_gateway_client(clients, on_query=on_query) as gateway,
                     open_scheduler_locator(clients, store=locations) as locator):
-            async with _open_unit(config, options, stores, scheduler, gateway, locator) as unit:
+            async with _open_unit(config, options, stores, scheduler, gateway, locator, metrics) as unit:
                 yield unit
 
 
 @asynccontextmanager
 async def _open_unit(config: Config, options: PipelineOptions, stores: Any, scheduler: Any, gateway: Any,
-                     locator: Any) -> AsyncIterator[ComputeUnit]:
+                     locator: Any, metrics: PipelineMetrics | None) -> AsyncIterator[ComputeUnit]:
     async with trio.open_nursery() as nursery:
 
         async def drain(live: LiveProcess, point: MemoryPoint) -> None:
@@ -74,6 +78,6 @@ async def _open_unit(config: Config, options: PipelineOptions, stores: Any, sche
         try:
             yield ComputeUnit(runner, nursery, address=config.wallet.address,
                               dry_run_result_max_age_s=config.dry_run.result_max_age_ms / 1000,
-                              nonce_limit=config.pipeline.hydration_nonce_limit)
+                              nonce_limit=config.pipeline.hydration_nonce_limit, metrics=metrics)
         finally:
             nursery.cancel_scope.cancel(reason="compute unit closing")

@@ -465,7 +465,9 @@ class ProcessRunner:
                     process_id=process_id, stream_id=stream_id, message_id=message_id or "",
                     nonce=point.nonce, ordinate=envelope.ordinate, cron=envelope.cron,
                     elapsed_ms=evaluated.elapsed_s * 1000, gas_used=int(body.get("GasUsed") or 0),
-                    error="Error" in body, rolled_back=evaluated.rolled_back))
+                    error="Error" in body, rolled_back=evaluated.rolled_back,
+                    kind="cron" if envelope.cron is not None else "assignment" if envelope.is_assignment
+                    else "scheduled"))
                 if len(rows) >= PERSIST_BATCH or self._clock_ms() - last_flush >= PERSIST_EVERY_MS:
                     await flush()
                     last_flush = self._clock_ms()

@@ -478,3 +478,21 @@ async def test_a_hung_blocks_page_times_out_like_the_breaker(config, autojump_cl
         await client.load_blocks(BASE_HEIGHT, 10**15)
     assert trio.current_time() - start == pytest.approx(10.0)
     assert breaker.state == "open"  # a timeout counts as a failure, as in opossum
+
+
+async def test_graphql_queries_are_counted_where_the_reference_counts_them(config, upstream, autojump_clock) -> None:
+    counted: list[tuple[str, str]] = []
+    upstream.route("POST", "/graphql", tx_edges(MODULE_NODE), tx_edges(), tx_edges(), tx_edges())
+    client = make(upstream, config, on_query=lambda name, result: counted.append((name, result)))
+    await client.load_transaction_meta("module-123")
+    with pytest.raises(NotFoundError):
+        await client.load_transaction_meta("nope")
+    await client.query_checkpoints(PID, ["w"])
+    await client.find_checkpoint(owner="w", process_id=PID, timestamp=1, nonce="1")
+    assert counted == [("GetTransactionMeta", "success"), ("GetTransactionMeta", "error"),
+                       ("GetAoProcessCheckpoints", "success"), ("GetAoProcessCheckpoints", "success")]
+    counted.clear()
+    _, handler = blocks_handler(10, fail={0})          # a 502 then the page: each answer counted
+    blocks = blocks_client(config, handler, on_query=lambda name, result: counted.append((name, result)))
+    await blocks.load_blocks(BASE_HEIGHT, 10**15)
+    assert counted == [("GetBlocks", "error"), ("GetBlocks", "success")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import trio
 import trio.testing
 
+from aocu.api import PipelineGauges
 from aocu.config import HttpConfig, RateLimitConfig
 from aocu.http import METRICS_CONTENT_TYPE, ServiceMetrics, make_app
 from aocu.http._limits import RateLimiter, ResultCache, client_ip
@@ -132,8 +133,14 @@ async def test_metrics_count_requests_by_route_pattern_and_status(fake: FakeComp
 
 async def test_shared_metrics_refresh_gauges_on_scrape(fake: FakeComputeUnitApi) -> None:
     metrics = ServiceMetrics()
-    metrics.on_scrape(lambda m: m.processes.labels(cache_type="memory").set(3))
+    sizes = iter([3, 4])
+    metrics.gauges_from(lambda: PipelineGauges(processes_in_memory=next(sizes), processes_in_files=2))
     app = make_app(fake, HttpConfig(enable_metrics=True), metrics=metrics)
     async with app.test_app() as test_app:
+        await test_app.test_client().get("/metrics")
         response = await test_app.test_client().get("/metrics")
-    assert 'ao_cu_ao_process_total{cache_type="memory"} 3.0' in (await response.get_data(as_text=True))
+    text = await response.get_data(as_text=True)
+    # prom-client's unlabelled total next to the labelled series
+    assert 'ao_cu_ao_process_total{cache_type="memory"} 4.0' in text
+    assert 'ao_cu_ao_process_total{cache_type="file"} 2.0' in text
+    assert "\nao_cu_ao_process_total 6.0\n" in text

@@ -37,8 +37,12 @@ async def test_budget_evicts_least_recently_used_to_the_drain(autojump_clock: tr
         cache.checkin(FakeLive(100), pos("d"))           # type: ignore[arg-type]
         assert set(cache._entries) == {"b", "d"}
         await trio.sleep(1)
+        assert cache.processes_in_files == 2          # the reference's drainedToFile gauge
+        cache.checkin(FakeLive(100), pos("a"))         # type: ignore[arg-type]   # hot again
+        await trio.sleep(1)
+        assert cache.processes_in_files == 2          # a is hot, and b went to its file
         nursery.cancel_scope.cancel()
-    assert drained == ["a", "c"]
+    assert drained == ["a", "c", "b"]
 
 
 async def test_idle_entries_expire_and_oversized_ones_go_straight_to_a_file(
