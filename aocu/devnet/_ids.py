@@ -15,13 +15,11 @@ import binascii
 import hashlib
 from dataclasses import dataclass
 
+from aocu.arweave import base64url_encode as b64url_encode
+
 #: Arweave (RSA-4096) key and signature sizes, ANS-104 signature type 1.
 ARWEAVE_KEY_BYTES = 512
 ARWEAVE_SIGNATURE_BYTES = 512
-
-
-def b64url_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def b64url_decode(text: str) -> bytes:
@@ -45,11 +43,6 @@ def expand(seed: bytes, size: int) -> bytes:
         out += sha256(seed + counter.to_bytes(4, "big"))
         counter += 1
     return bytes(out[:size])
-
-
-def id_of_signature(signature: bytes) -> str:
-    """A data item's id (servers/su `bytes.rs` `raw_id`)."""
-    return b64url_encode(sha256(signature))
 
 
 def address_of_key(key: bytes) -> str:
