@@ -3,6 +3,7 @@
 Layout: ``_app.py`` builds the Quart app (`make_app`) and its hooks; ``_routes.py`` the routes;
 ``_progress.py`` the progress websockets; ``_validate.py`` the reference's input schemas;
 ``_body.py`` Fastify's body parsing; ``_limits.py`` the rate limiter and ``/result`` cache;
+``_fast.py`` the ASGI fast path serving ``/result`` cache hits in front of Quart;
 ``_metrics.py`` the Prometheus families; ``_headers.py`` helmet/cors; ``_errors.py`` the only
 status table; ``_serve.py`` `serve_http` (hypercorn inside the caller's nursery). Imports neither
 apsw nor wasmtime. Start with `serve_http`.

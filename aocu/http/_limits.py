@@ -110,20 +110,26 @@ class ResultCache:
 
     Keyed by (process id, message id); the reference keys by message id alone (README,
     Differences). An entry's size is ``JSON.stringify(result).length``; the cache holds the
-    serialized text, so a hit is sent without serializing again.
+    answer's UTF-8 body bytes, so a hit is sent without serializing or encoding again.
     """
 
     def __init__(self, max_size: int) -> None:
         self.max_size = max_size
         self.size = 0
-        self._entries: OrderedDict[tuple[str, str], tuple[str, int]] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str], tuple[bytes, int]] = OrderedDict()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: tuple[str, str]) -> str | None:
+    def get(self, key: tuple[str, str]) -> bytes | None:
+        body = self.hit(key)
+        if body is None:
+            self.misses += 1
+        return body
+
+    def hit(self, key: tuple[str, str]) -> bytes | None:
+        """`get` for a caller that falls back to `get` on a miss (the miss is counted there)."""
         entry = self._entries.get(key)
         if entry is None:
-            self.misses += 1
             return None
         self._entries.move_to_end(key)
         self.hits += 1
@@ -134,7 +140,7 @@ class ResultCache:
         if size > self.max_size or size == 0:
             return                      # lru-cache refuses items larger than maxSize
         self.delete(key)
-        self._entries[key] = (text, size)
+        self._entries[key] = (text.encode(), size)
         self.size += size
         while self.size > self.max_size:
             _, (_, dropped) = self._entries.popitem(last=False)

@@ -105,6 +105,19 @@ class Routes:
         if self._allowed and not (isinstance(process_id, str) and process_id in self._allowed):
             raise ProcessDeniedError(f"Access denied for process {_template(process_id)}")
 
+    def cached_result(self, message_id: str, process_id: str) -> bytes | None:
+        """The body `result` would answer from the cache for these (validated) ids, else None.
+
+        For the ASGI fast path (`aocu.http._fast`): None whenever the route would answer anything
+        but a cache hit (a Read Unit's 404, a denied process's 403) or must look further (a miss,
+        which the route's own lookup then counts).
+        """
+        if self.config.unit_mode != "cu" or process_id in self._restricted:
+            return None
+        if self._allowed and process_id not in self._allowed:
+            return None
+        return self.cache.hit((process_id, message_id))
+
     async def _check_owner(self, process_id: str) -> None:
         """``ALLOW_OWNERS`` (§1.12), when the port can name a process's owner.
 
@@ -139,9 +152,12 @@ class Routes:
         return response
 
     def _observe(self, route: str, status: int, started: float, process_id: object) -> None:
+        self.observe(request.method, route, status, started, process_id)
+
+    def observe(self, method: str, route: str, status: int, started: float, process_id: object) -> None:
+        """One answered request for the HTTP metrics; ``started`` is its ``time.perf_counter()``."""
         if self.metrics is not None:
-            self.metrics.observe_request(request.method, route, status, time.perf_counter() - started,
-                                         process_id)
+            self.metrics.observe_request(method, route, status, time.perf_counter() - started, process_id)
 
     async def _busy(self, work: Handler, message: dict[str, str], *, enabled: bool = True) -> Response:
         """``busyIn`` (§1.9): answer 202 after ``BUSY_THRESHOLD``; the evaluation goes on.

@@ -40,19 +40,21 @@ def _loopback(config: HttpConfig | None) -> HttpConfig:
 
 @asynccontextmanager
 async def open_test_server(api: ComputeUnitApi, config: HttpConfig | None = None, *,
-                           metrics: ServiceMetrics | None = None) -> AsyncIterator[str]:
+                           metrics: ServiceMetrics | None = None, fast_path: bool = True) -> AsyncIterator[str]:
     """Serve ``api`` on 127.0.0.1 (a free port) until the block exits; yields ``http://127.0.0.1:<port>``."""
     async with trio.open_nursery() as nursery:
-        binds: list[str] = await nursery.start(partial(serve_http, api, _loopback(config), metrics=metrics))
+        binds: list[str] = await nursery.start(partial(serve_http, api, _loopback(config), metrics=metrics,
+                                                       fast_path=fast_path))
         yield binds[0]
         nursery.cancel_scope.cancel(reason="test server closed")
 
 
 @asynccontextmanager
 async def open_test_client(api: ComputeUnitApi, config: HttpConfig | None = None, *,
-                           metrics: ServiceMetrics | None = None) -> AsyncIterator[httpx.AsyncClient]:
+                           metrics: ServiceMetrics | None = None,
+                           fast_path: bool = True) -> AsyncIterator[httpx.AsyncClient]:
     """An ``httpx.AsyncClient`` whose base URL is a fresh `open_test_server` for ``api``."""
-    async with open_test_server(api, config, metrics=metrics) as url, \
+    async with open_test_server(api, config, metrics=metrics, fast_path=fast_path) as url, \
             httpx.AsyncClient(base_url=url, timeout=CLIENT_TIMEOUT_S) as client:
         yield client
 

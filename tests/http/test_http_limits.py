@@ -92,9 +92,9 @@ def test_result_cache_is_lru_by_serialized_size() -> None:
     cache = ResultCache(max_size=10)
     cache.put(("p", "a"), '"aaaa"')                # 6 UTF-16 units
     cache.put(("p", "b"), '"b"')                   # 3
-    assert cache.get(("p", "a")) == '"aaaa"'       # a is now the most recent
+    assert cache.get(("p", "a")) == b'"aaaa"'       # a is now the most recent
     cache.put(("p", "c"), '"cc"')                  # 4: b, the least recent, goes
-    assert cache.get(("p", "b")) is None and cache.get(("p", "c")) == '"cc"'
+    assert cache.get(("p", "b")) is None and cache.get(("p", "c")) == b'"cc"'
     cache.put(("p", "huge"), '"' + "x" * 20 + '"')  # larger than the whole cache: not kept
     assert cache.get(("p", "huge")) is None and cache.size == 10 and len(cache) == 2
 
