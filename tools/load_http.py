@@ -43,6 +43,7 @@ import httpx
 import trio
 
 from aocu.cli.serve import _prepare_devnet_dir
+from aocu.devnet import DevnetUrls
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULE = ROOT / "tests/fixtures/modules/lua_process_gen2.wasm"
@@ -225,9 +226,7 @@ async def main(args: argparse.Namespace) -> int:
     try:
         await _wait_for_file(tmp / "network" / "devnet.json", devnet)
         urls = json.loads((tmp / "network" / "devnet.json").read_text())
-        cu_env = {**env, "GATEWAY_URL": urls["gateway"], "GRAPHQL_URL": f"{urls['gateway']}/graphql",
-                  "CHECKPOINT_GRAPHQL_URL": f"{urls['gateway']}/graphql", "ARWEAVE_URL": urls["gateway"],
-                  "UPLOADER_URL": urls["gateway"]}
+        cu_env = {**env, **DevnetUrls(su=urls["su"], gateway=urls["gateway"]).cu_env()}
         _prepare_devnet_dir(tmp, cu_env)
         if args.log_level:
             cu_env["DEFAULT_LOG_LEVEL"] = args.log_level
