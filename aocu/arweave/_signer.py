@@ -4,11 +4,11 @@ Pure CPU work (RSA and hashing), no I/O; any thread — a 100 MiB item spends it
 SHA-384 pass over the data, so callers on the trio thread should use ``trio.to_thread``.
 
 Arweave signatures are RSA-PSS over SHA-256 with MGF1-SHA-256, public exponent 65537, the
-owner being the 512-byte modulus. We sign with a 32-byte salt: arweave-js' WebCrypto driver
-(the browser, aoconnect) does; its Node driver and arbundles' ``ArweaveSigner`` leave Node's
-default, the largest salt (478 bytes). Every verifier takes both: Node verifies with
-``RSA_PSS_SALTLEN_AUTO`` and arweave-js' WebCrypto tries 0, 32 and the largest. We verify
-like Node, with any salt length (``PSS.AUTO``).
+owner being the 512-byte modulus. We sign with the largest salt (478 bytes), as the reference
+CU does through arbundles' Node ``ArweaveSigner`` (Node's default), so any verifier that takes
+the reference's checkpoints takes ours; arweave-js' WebCrypto driver (the browser) signs with 32.
+Verifiers take both: Node verifies with ``RSA_PSS_SALTLEN_AUTO`` and arweave-js' WebCrypto tries
+0, 32 and the largest. We verify like Node, with any salt length (``PSS.AUTO``).
 """
 
 from __future__ import annotations
@@ -40,8 +40,7 @@ __all__ = ["ArweaveSigner", "DataItemSigner", "sign_data_item", "verify_data_ite
 
 _ARWEAVE_KEY_BYTES: Final = 512
 _PUBLIC_EXPONENT: Final = 65537  # Arweave owners carry only n; e is always AQAB
-_SIGN_SALT_BYTES: Final = 32
-_SIGN_PADDING: Final = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=_SIGN_SALT_BYTES)
+_SIGN_PADDING: Final = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.MAX_LENGTH)
 _VERIFY_PADDING: Final = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO)
 
 
@@ -96,7 +95,7 @@ class ArweaveSigner:
         return cls(numbers.private_key())
 
     def sign(self, message: bytes) -> bytes:
-        """RSA-PSS (SHA-256, MGF1-SHA-256, 32-byte salt) signature of ``message``: 512 bytes."""
+        """RSA-PSS (SHA-256, MGF1-SHA-256, largest salt: 478 bytes) signature of ``message``: 512 bytes."""
         return self._key.sign(message, _SIGN_PADDING, hashes.SHA256())
 
     def __repr__(self) -> str:
