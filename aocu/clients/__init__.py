@@ -34,6 +34,7 @@ from ._locator import HttpSchedulerLocator, MemorySchedulerLocationStore
 from ._open import make_http_client, open_gateway_client, open_scheduler_client, open_scheduler_locator
 from ._retry import RetryPolicy
 from ._scheduler import HttpSchedulerClient
+from ._uploader import HttpUploaderClient, Uploader, open_uploader_client
 from .base import (
     Assignment,
     Block,
@@ -70,6 +71,7 @@ __all__ = [
     "HttpGatewayClient",
     "HttpSchedulerClient",
     "HttpSchedulerLocator",
+    "HttpUploaderClient",
     "InvalidSchedulerLocationError",
     "LocationKind",
     "MemorySchedulerLocationStore",
@@ -91,6 +93,7 @@ __all__ = [
     "Tag",
     "TransactionMeta",
     "TransactionNotFoundError",
+    "Uploader",
     "UpstreamConnectionError",
     "UpstreamDataError",
     "UpstreamError",
@@ -101,4 +104,5 @@ __all__ = [
     "open_gateway_client",
     "open_scheduler_client",
     "open_scheduler_locator",
+    "open_uploader_client",
 ]

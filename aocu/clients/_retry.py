@@ -283,6 +283,8 @@ async def send(
     upstream: str,
     params: Mapping[str, str] | None = None,
     json_body: object = None,
+    content: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
     follow_redirects: bool = True,
     ok_statuses: Callable[[int], bool] | None = None,
     not_found: Callable[[int, str], bool] | None = None,
@@ -301,6 +303,8 @@ async def send(
         url,
         params=params,
         json=json_body,
+        content=content,
+        headers=headers,
         timeout=phase_timeouts if phase_timeouts is not None else httpx.USE_CLIENT_DEFAULT,
     )
     shown = str(request.url)

@@ -1,0 +1,48 @@
+"""Arweave checkpoints of process memory: create (sign, upload, record) and load (find, trust, verify).
+
+Start with `ArweaveCheckpointer` (creation, reference-cu.md §2.16) and `CheckpointFinder` (the
+record and Arweave starting-point sources, §2.5.5-6, verified more strictly than the reference).
+`_format` owns what a checkpoint is (tags, encoding, checks), `_items` the signing and verifying
+ports. The pipeline (`aocu.pipeline`) decides when to create and when to look.
+"""
+
+from ._create import ArweaveCheckpointer, FindsCheckpoint
+from ._format import (
+    GZIP_LEVEL,
+    CheckpointRejected,
+    EncodedMemory,
+    check_item,
+    check_memory,
+    checkpoint_tags,
+    decode_memory,
+    encode_memory,
+    point_of,
+)
+from ._items import Ans104Signer, Ans104Verifier, ItemSigner, ItemVerifier, SignedItem, VerifiedItem, assemble_item
+from ._load import CheckpointFinder, CheckpointGateway, FinderSettings, Found, Replay
+
+__all__ = [
+    "GZIP_LEVEL",
+    "Ans104Signer",
+    "Ans104Verifier",
+    "ArweaveCheckpointer",
+    "CheckpointFinder",
+    "CheckpointGateway",
+    "CheckpointRejected",
+    "EncodedMemory",
+    "FinderSettings",
+    "FindsCheckpoint",
+    "Found",
+    "ItemSigner",
+    "ItemVerifier",
+    "Replay",
+    "SignedItem",
+    "VerifiedItem",
+    "assemble_item",
+    "check_item",
+    "check_memory",
+    "checkpoint_tags",
+    "decode_memory",
+    "encode_memory",
+    "point_of",
+]
