@@ -249,7 +249,7 @@ async def _run(config: Config, opened: AbstractAsyncContextManager[ComputeUnitAp
                 port_scope.deadline = trio.current_time() + config.http.shutdown_grace_s
                 if stop.is_set() and getattr(api, "checkpoint_all", None) is not None:
                     try:
-                        written = await api.checkpoint_all()
+                        written = await api.checkpoint_all(upload=False)     # files only: exit fast
                         log.info("Checkpointed %s processes in memory before exiting.", written)
                     except Exception:
                         log.exception("checkpointing hot processes at shutdown failed")

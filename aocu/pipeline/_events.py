@@ -72,6 +72,7 @@ class CheckpointWritten(Event):
     nonce: int | None
     memory_bytes: int
     elapsed_ms: float
+    checkpoint_id: str | None = None     # the data item id of an Arweave checkpoint
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

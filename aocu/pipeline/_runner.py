@@ -12,16 +12,22 @@ channels (backpressure: the SU is read only as fast as the module evaluates):
 * ``persist``: evaluation rows written in batches; progress events.
 
 Runs on the trio thread; only wasm runs in threads. Where evaluation starts
-(reference-cu.md §2.5): the hot instance, else the newest memory snapshot file,
-else a cold start with the process message (§2.9).
+(reference-cu.md §2.5): the hot instance, else the newest memory snapshot file
+(a drain, or a file checkpoint unless ``IGNORE_LOCAL_CHECKPOINTS``), else a
+verified Arweave checkpoint (`aocu.checkpoints.CheckpointFinder`: this CU's
+records, then the gateway), else a cold start with the process message (§2.9).
+Checkpoints are written by `checkpoint_process`: a copy of the memory is taken
+while the process is checked out, and the file write and Arweave upload run
+in the CU's background nursery (never in the request that triggered them).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -33,10 +39,15 @@ from aocu.wasm import Module, WasmError, load_module
 
 from . import _adapt
 from ._bus import EventBus
-from ._events import MessageEvaluated, StageTimed, StreamFailed, StreamFinished, StreamStarted
+from ._events import CheckpointWritten, MessageEvaluated, StageTimed, StreamFailed, StreamFinished, StreamStarted
 from ._live import LiveProcess
 from ._memcache import ProcessMemoryCache
 from ._reset import memory_reset_message, wants_memory_reset
+
+if TYPE_CHECKING:
+    from aocu.checkpoints import ArweaveCheckpointer, CheckpointFinder
+
+log = logging.getLogger("aocu.pipeline")
 
 #: Rows written per transaction (stack.md §4: ~80k rows/s at >= 100 rows per commit).
 PERSIST_BATCH = 200
@@ -72,6 +83,8 @@ class PipelineOptions:
     wasm_deadline_s: float | None = None
     cache_dir: str | None = None
     enable_memory_reset: bool = False       # ENABLE_MEMORY_RESET (aocu.pipeline._reset)
+    auto_file_checkpoints: bool = True       # not DISABLE_PROCESS_FILE_CHECKPOINT_CREATION (eager, interval)
+    ignore_local_checkpoints: bool = False   # IGNORE_LOCAL_CHECKPOINTS
 
 
 @dataclass(slots=True)
@@ -97,7 +110,8 @@ class ProcessRunner:
 
     def __init__(self, *, scheduler: Any, locator: Any, gateway: Any, stores: Stores, events: EventBus,
                  memcache: ProcessMemoryCache, options: PipelineOptions,
-                 clock_ms: Callable[[], float] = lambda: time.time() * 1000) -> None:
+                 clock_ms: Callable[[], float] = lambda: time.time() * 1000,
+                 arweave: ArweaveCheckpointer | None = None, finder: CheckpointFinder | None = None) -> None:
         self.scheduler = scheduler
         self.locator = locator
         self.gateway = gateway
@@ -112,7 +126,12 @@ class ProcessRunner:
         self._modules: dict[tuple[str, str], Module] = {}
         self._module_locks: dict[tuple[str, str], trio.Lock] = {}
         self._env_cache: tuple[domain.AoGlobal, dict[str, Any]] | None = None
+        self._module_ids: dict[str, str] = {}
         self._clock_ms = clock_ms
+        self.arweave = arweave            # None: Arweave checkpoint creation disabled
+        self.finder = finder              # None: no record/Arweave starting points
+        #: Where checkpoint writes and uploads run (the CU's nursery); None: awaited in place.
+        self.background: trio.Nursery | None = None
 
     # -- process and module ----------------------------------------------------------------
     async def su_url(self, process_id: str, record: Any = None) -> str:
@@ -191,7 +210,8 @@ class ProcessRunner:
         hot = self.memcache.checkout(process_id)
         if hot is not None:
             return hot.live, hot.position, "memory", hot.gas_used, hot.eval_time_ms
-        snapshot = await self.stores.checkpoints.latest_snapshot(process_id)
+        kind = SnapshotKind.DRAIN if self.options.ignore_local_checkpoints else None
+        snapshot = await self.stores.checkpoints.latest_snapshot(process_id, kind)
         if snapshot is not None:
             try:
                 memory = await self.stores.checkpoints.load_snapshot(snapshot)
@@ -201,8 +221,50 @@ class ProcessRunner:
                 live = await trio.to_thread.run_sync(LiveProcess, module, bytes(memory),
                                                      limiter=self.wasm_limiter)
                 return live, snapshot.point, f"file:{snapshot.kind}", snapshot.gas_used, snapshot.eval_time_ms
+        if self.finder is not None:
+            found = await self.finder.find(process_id, module_id=self._module_id_of(process_id),
+                                           replay=self.replay)
+            if found is not None:
+                log.info("process %s starts from %s checkpoint %s at nonce %s", process_id, found.source,
+                         found.checkpoint_id, found.point.ordinate)
+                live = await trio.to_thread.run_sync(LiveProcess, module, found.memory, limiter=self.wasm_limiter)
+                return live, found.point, found.source, 0, 0.0
         live = await trio.to_thread.run_sync(LiveProcess, module, limiter=self.wasm_limiter)
         return live, None, "cold", 0, 0.0
+
+    def _module_id_of(self, process_id: str) -> str | None:
+        return self._module_ids.get(process_id)
+
+    async def replay(self, process_id: str, memory: bytes, point: MemoryPoint,
+                     to_timestamp: int) -> tuple[bytes, MemoryPoint]:
+        """Evaluate from *memory* at *point* up to *to_timestamp*; nothing is persisted or cached.
+
+        ``readStateFromCheckpoint`` for checkpoint verification (reference-cu.md §2.5.6): the
+        normal fetch, hydrate and evaluate stages, without duplicate detection. The reference
+        also writes the evaluated rows (a quirk); here nothing is written, so a checkpoint that
+        fails verification leaves no trace in the results.
+        """
+        record = await self.process_record(process_id)
+        process = _adapt.domain_process(record)
+        module, module_meta = await self.module_for(process)
+        ao_global = domain.AoGlobal.of(process, module_meta)
+        live = await trio.to_thread.run_sync(LiveProcess, module, memory, limiter=self.wasm_limiter)
+        su = await self.su_url(process_id, record)
+        state = _StreamState(live=live, point=point)
+        stream_id = f"verify-{process_id[:8]}"
+        outcome = RunOutcome(point=point)
+        async with trio.open_nursery() as nursery:
+            fetched_send, fetched_recv = trio.open_memory_channel[_Work](STAGE_BUFFER)
+            hydrated_send, hydrated_recv = trio.open_memory_channel[_Work](STAGE_BUFFER)
+            evaluated_send, evaluated_recv = trio.open_memory_channel[_Work](STAGE_BUFFER)
+            nursery.start_soon(self._fetch, fetched_send, su, process, ao_global, point, Target(to_timestamp),
+                               stream_id)
+            nursery.start_soon(self._hydrate, fetched_recv, hydrated_send, process_id, False)
+            nursery.start_soon(self._evaluate, hydrated_recv, evaluated_send, state, stream_id, process_id)
+            nursery.start_soon(self._persist, evaluated_recv, state, outcome, stream_id, module_meta.id,
+                               process_id, False)
+        final = await trio.to_thread.run_sync(state.live.memory_snapshot, limiter=self.wasm_limiter)
+        return final, state.point or point
 
     # -- the stream ----------------------------------------------------------------------
     async def run(self, process_id: str, target: Target, stream_id: str) -> RunOutcome:
@@ -211,6 +273,7 @@ class ProcessRunner:
         process = _adapt.domain_process(record)
         module, module_meta = await self.module_for(process)
         ao_global = domain.AoGlobal.of(process, module_meta)
+        self._module_ids[process_id] = module_meta.id
         live, point, source, gas_used, eval_time_ms = await self._start(process_id, module)
         outcome = RunOutcome(point=point, started_from=source)
         if point is not None and target.timestamp is not None and _at_or_after(point, target):
@@ -252,26 +315,81 @@ class ProcessRunner:
         return outcome
 
     async def _maybe_checkpoint(self, process_id: str) -> None:
-        """Eager file checkpoint by accumulated gas or evaluation time (§2.15)."""
-        await self.checkpoint_process(process_id, only_if_due=True)
+        """Eager checkpoint by accumulated gas or evaluation time (§2.15), in the background.
 
-    async def checkpoint_process(self, process_id: str, *, only_if_due: bool = False) -> bool:
-        """Write a file checkpoint of a hot process (when due, with ``only_if_due``)."""
+        Automatic triggers follow both ``DISABLE_*_CHECKPOINT_CREATION`` settings.
+        """
+        await self.checkpoint_process(process_id, only_if_due=True, file=self.options.auto_file_checkpoints,
+                                      arweave=True, wait=False)
+
+    async def checkpoint_process(self, process_id: str, *, only_if_due: bool = False, file: bool = True,
+                                 arweave: bool = True, wait: bool = True) -> bool:
+        """Checkpoint a hot process: a file checkpoint (with ``file``) and an Arweave one (with ``arweave``,
+        when creation is enabled and the process is not throttled). Returns whether anything was started.
+
+        The memory is copied while the process is checked out (no stream can change it), then the
+        writes run on the copy: awaited with ``wait``, else in the background nursery, where
+        errors are logged and dropped. With ``only_if_due``, only past an eager threshold (and the
+        counters restart whether or not anything is written, as in the reference).
+        """
         hot = self.memcache.checkout(process_id)
         if hot is None:
             return False
         opts = self.options
-        due = ((opts.eager_checkpoint_gas and hot.gas_used >= opts.eager_checkpoint_gas)
-               or (opts.eager_checkpoint_time_ms and hot.eval_time_ms >= opts.eager_checkpoint_time_ms))
         try:
-            if due or not only_if_due:
-                memory = await trio.to_thread.run_sync(hot.live.memory_snapshot, limiter=self.wasm_limiter)
-                await self.stores.checkpoints.save_snapshot(SnapshotKind.CHECKPOINT, hot.position, memory)
+            if only_if_due:
+                due = ((opts.eager_checkpoint_gas and hot.gas_used >= opts.eager_checkpoint_gas)
+                       or (opts.eager_checkpoint_time_ms and hot.eval_time_ms >= opts.eager_checkpoint_time_ms))
+                if not due:
+                    return False
                 hot.gas_used, hot.eval_time_ms = 0, 0.0
-                return True
-            return False
+            upload = arweave and self.arweave is not None and not self.arweave.throttled(process_id)
+            if not (file or upload):
+                return False
+            memory = await trio.to_thread.run_sync(hot.live.memory_snapshot, limiter=self.wasm_limiter)
+            point = hot.position
         finally:
             self.memcache.checkin(hot.live, hot.position, gas_used=hot.gas_used, eval_time_ms=hot.eval_time_ms)
+        if wait or self.background is None:
+            await self._write_checkpoints(point, memory, file=file, upload=upload)
+        else:
+            self.background.start_soon(self._write_checkpoints, point, memory, file, upload)
+        return True
+
+    async def _write_checkpoints(self, point: MemoryPoint, memory: bytes, file: bool, upload: bool) -> None:
+        """The file checkpoint and the Arweave upload of one memory copy, side by side; failures logged."""
+        async def write_file() -> None:
+            t0 = self._clock_ms()
+            try:
+                await self.stores.checkpoints.save_snapshot(SnapshotKind.CHECKPOINT, point, memory)
+            except Exception:
+                log.exception("file checkpoint of %s at nonce %s failed", point.process_id, point.ordinate)
+                return
+            self._checkpoint_written(point, "file", len(memory), t0)
+
+        async def write_arweave() -> None:
+            assert self.arweave is not None
+            t0 = self._clock_ms()
+            try:
+                record = await self.arweave.create(point, memory)
+            except Exception:
+                log.exception("arweave checkpoint of %s at nonce %s failed", point.process_id, point.ordinate)
+                return
+            if record is not None:
+                self._checkpoint_written(point, "arweave", len(memory), t0, record.checkpoint_id)
+
+        async with trio.open_nursery() as nursery:
+            if file:
+                nursery.start_soon(write_file)
+            if upload:
+                nursery.start_soon(write_arweave)
+
+    def _checkpoint_written(self, point: MemoryPoint, kind: str, size: int, started_ms: float,
+                            checkpoint_id: str | None = None) -> None:
+        self.events.publish(CheckpointWritten(process_id=point.process_id, stream_id="checkpoint", kind=kind,
+                                              nonce=point.nonce, memory_bytes=size,
+                                              elapsed_ms=self._clock_ms() - started_ms,
+                                              checkpoint_id=checkpoint_id))
 
     def _env_js(self, ao_global: domain.AoGlobal) -> dict[str, Any]:
         """``AoGlobal.to_js()``, built once per stream's env (it is the same for every message)."""
@@ -335,7 +453,7 @@ class ProcessRunner:
                                  right_most_timestamp=right)
 
     async def _hydrate(self, recv: trio.MemoryReceiveChannel[_Work], send: trio.MemorySendChannel[_Work],
-                       process_id: str) -> None:
+                       process_id: str, dedupe: bool = True) -> None:
         """Hydrate, then drop what was evaluated before (§2.12 step 2).
 
         The duplicate check is one index probe for everything already queued rather than
@@ -362,7 +480,7 @@ class ProcessRunner:
                             work.dedupe_id = dedupe
                             candidates.append((dedupe, epoch, nonce))
                 prior = (await self.stores.messages.find_prior_messages(process_id, candidates)
-                         if candidates else set())
+                         if candidates and dedupe else set())
                 for work in works:
                     if work.dedupe_id is not None and work.dedupe_id in prior:
                         continue            # evaluated before: skipped, as the reference does
@@ -413,11 +531,14 @@ class ProcessRunner:
                     await send.send(work)
 
     async def _persist(self, recv: trio.MemoryReceiveChannel[_Work], state: _StreamState, outcome: RunOutcome,
-                       stream_id: str, module_id: str, process_id: str) -> None:
+                       stream_id: str, module_id: str, process_id: str, write: bool = True) -> None:
         rows: list[EvaluationRow] = []
         records: list[MessageRecord] = []
 
         async def flush() -> None:
+            if not write:
+                rows.clear()
+                records.clear()
             if rows or records:
                 t0 = self._clock_ms()
                 await self.stores.evaluations.write_evaluations(tuple(rows), tuple(records))

@@ -60,6 +60,7 @@ class FakeComputeUnitApi:
         self.gate: trio.Event | None = None
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.checkpoints = 0
+        self.uploads = 0
         self.evaluated: set[tuple[Any, ...]] = set()
         self._jobs: dict[tuple[Any, ...], _Job] = {}
         self._nursery = nursery
@@ -184,9 +185,10 @@ class FakeComputeUnitApi:
         return {"evaluated": len(self.evaluated), "running": len(self._jobs),
                 "subscribers": self.events.subscriber_count}
 
-    async def checkpoint_all(self) -> None:
-        """What ``SIGUSR2`` asks for: checkpoint every process in memory."""
+    async def checkpoint_all(self, *, upload: bool = True) -> None:
+        """What ``SIGUSR2`` asks for: checkpoint every process in memory (files only at shutdown)."""
         self.checkpoints += 1
+        self.uploads += upload
 
 
 @asynccontextmanager
