@@ -3,10 +3,13 @@
 `FakeComputeUnitApi` implements the HTTP port over dicts (open it with `open_fake_api` so its
 evaluations run in their own nursery, as the pipeline's do); `open_test_server` and
 `serve_in_thread` serve it on loopback; `test_wallet_jwk` makes a wallet with a stable address;
-`wait_until` polls a condition.
+`wait_until` polls a condition; `FakeItemSigner`/`FakeItemVerifier` sign and verify checkpoints
+without RSA.
 Nothing here is used by the running CU.
 """
 
+from ._checkpoints import FakeItemSigner as FakeItemSigner
+from ._checkpoints import FakeItemVerifier as FakeItemVerifier
 from ._fake_api import CachedResult as CachedResult
 from ._fake_api import FakeComputeUnitApi as FakeComputeUnitApi
 from ._fake_api import open_fake_api as open_fake_api
@@ -19,6 +22,8 @@ from ._wallet import test_wallet_jwk as test_wallet_jwk
 __all__ = [
     "CachedResult",
     "FakeComputeUnitApi",
+    "FakeItemSigner",
+    "FakeItemVerifier",
     "open_fake_api",
     "open_test_client",
     "open_test_server",

@@ -3,46 +3,19 @@ an uploader, and a gateway holding uploaded items (with ways to tamper with what
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from aocu.checkpoints import CheckpointRejected, SignedItem, VerifiedItem
 from aocu.clients import CheckpointRecord as ListedCheckpoint
 from aocu.clients import NotFoundError, Owner, TransactionMeta, UpstreamStatusError
 from aocu.clients._gateway import parse_checkpoint
-from aocu.devnet._ans104 import DataItem, build_data_item, parse_data_item, serialize_data_item, signature_data
-from aocu.devnet._ans104 import Tag as ItemTag
-from aocu.devnet._ids import FakeWallet, b64url_encode
+from aocu.devnet._ans104 import DataItem, parse_data_item
+from aocu.devnet._ids import b64url_encode
 from aocu.model import Tag
+from aocu.testing import FakeItemSigner, FakeItemVerifier
 
-
-class FakeSigner:
-    """Signs with a devnet `FakeWallet` (hash "signatures" only `FakeVerifier` accepts)."""
-
-    def __init__(self, name: str = "cu") -> None:
-        self.wallet = FakeWallet.named(name)
-
-    @property
-    def address(self) -> str:
-        return self.wallet.address
-
-    def sign(self, data: bytes, tags: Sequence[Tag]) -> SignedItem:
-        item = build_data_item(self.wallet, data=data, tags=[ItemTag(t.name, t.value) for t in tags])
-        return SignedItem(item.id, serialize_data_item(item))
-
-
-class FakeVerifier:
-    """Accepts items whose signature is what a `FakeWallet` with the item's owner key makes."""
-
-    def verify(self, raw: bytes) -> VerifiedItem:
-        item = parse_data_item(raw)
-        known = {w.key: w for w in (FakeWallet.named(n) for n in ("cu", "other", "evil"))}
-        wallet = known.get(item.owner)
-        unsigned = dataclasses.replace(item, signature=b"")
-        if wallet is None or item.signature != wallet.sign(signature_data(unsigned)):
-            raise CheckpointRejected(f"the signature of {item.id} does not verify")
-        return VerifiedItem(item.id, item.owner_address, tuple(Tag(t.name, t.value) for t in item.tags), item.data)
+FakeSigner = FakeItemSigner
+FakeVerifier = FakeItemVerifier
 
 
 class FakeUploader:
