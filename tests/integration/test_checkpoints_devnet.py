@@ -208,3 +208,25 @@ async def test_forged_checkpoints_are_rejected_and_the_cu_falls_back(tmp_path: P
             results, start = await results_and_start(b2, pid, more)
         assert (start.start, start.from_nonce) == ("arweave", 5)              # the ignored one was good
         assert results == uninterrupted
+
+
+async def test_the_checkpoint_interval_uploads_every_hot_process(tmp_path: Path, codec: Codec) -> None:
+    options = PipelineOptions(auto_file_checkpoints=False)
+    async with open_devnet(DevnetConfig(directory=tmp_path / "net")) as devnet:
+        pid, mids = await spawn_with_messages(devnet, 2)
+        async with open_checkpointing_cu(devnet, tmp_path / "a", codec.signer_a, codec.verifier,
+                                         options=options) as a:
+            await a.read_result(pid, mids[-1])
+            async with a.events.subscribe(pid) as events, trio.open_nursery() as nursery:
+                await nursery.start(a.checkpoint_periodically, 0.05)
+                with trio.fail_after(60):
+                    async for event in events:
+                        if event.type == "checkpoint-written":
+                            break
+                nursery.cancel_scope.cancel()
+            assert (event.kind, event.nonce) == ("arweave", 2)
+            assert await a.runner.stores.checkpoints.read_snapshots(pid) == []
+            # shutdown (SIGTERM) writes files only
+            assert await a.checkpoint_all(upload=False) == 1
+            assert len(await a.runner.stores.checkpoints.read_checkpoint_records(pid, before_ms=2**62)) == 1
+            assert len(await a.runner.stores.checkpoints.read_snapshots(pid)) == 1
