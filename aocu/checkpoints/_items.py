@@ -2,7 +2,7 @@
 
 `ItemSigner` makes the uploaded item, `ItemVerifier` checks one read back; both are CPU work
 (RSA-4096, a SHA-384 deep hash over the whole gzip): call them in a worker thread. The ANS-104
-implementations wrap `aocu.arweave` (imported when first used). Tests substitute doubles.
+implementations wrap `aocu.arweave`; tests may substitute `aocu.testing.FakeItemSigner`/`FakeItemVerifier`.
 
 A gateway serves a data item's *data* at ``/raw/<id>``, not its signed bytes, so a
 checkpoint is re-assembled for verification (`assemble_item`) from what the gateway's GraphQL
@@ -15,11 +15,19 @@ round-trips to the bytes that were signed, and anything else fails verification 
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-from aocu.arweave import serialize_tags
+from aocu.arweave import (
+    ArweaveSigner,
+    DataItem,
+    DataItemError,
+    parse_data_item,
+    serialize_data_item,
+    sign_data_item,
+    verify_data_item,
+)
 from aocu.model import Tag
 
 from ._format import CheckpointRejected
@@ -82,43 +90,34 @@ def assemble_item(*, signature: str | None, owner_key: str, anchor: str | None, 
     if len(sig) != ARWEAVE_KEY_BYTES or len(owner) != ARWEAVE_KEY_BYTES:
         raise CheckpointRejected(f"not an Arweave-signed item (signature {len(sig)} bytes, owner "
                                  f"{len(owner)} bytes; {ARWEAVE_KEY_BYTES} expected)")
-    out = bytearray(ARWEAVE_SIGNATURE_TYPE.to_bytes(2, "little"))
-    out += sig + owner
-    for value, what in ((_b64url_decode(target, "recipient"), "recipient"), (_b64url_decode(anchor, "anchor"),
-                                                                              "anchor")):
-        if value and len(value) != 32:
-            raise CheckpointRejected(f"the item's {what} is {len(value)} bytes, not 32")
-        out += (b"\x01" + value) if value else b"\x00"
-    raw_tags = serialize_tags([(t.name, t.value) for t in tags]) if tags else b""
-    out += len(tags).to_bytes(8, "little") + len(raw_tags).to_bytes(8, "little") + raw_tags + data
-    return bytes(out)
+    item = DataItem(signature_type=ARWEAVE_SIGNATURE_TYPE, signature=sig, owner=owner,
+                    target=_b64url_decode(target, "recipient"), anchor=_b64url_decode(anchor, "anchor"),
+                    tags=tuple(tags), data=data)
+    try:
+        return serialize_data_item(item)
+    except (DataItemError, ValueError, TypeError) as exc:
+        raise CheckpointRejected(f"the indexed fields do not make a data item: {exc}") from None
 
 
 class Ans104Signer:
     """`ItemSigner` with the CU's Arweave JWK (``WALLET``)."""
 
-    def __init__(self, jwk: dict[str, Any]) -> None:
-        from aocu.arweave import ArweaveSigner  # type: ignore[attr-defined]
-
+    def __init__(self, jwk: Mapping[str, str]) -> None:
         self._signer = ArweaveSigner.from_jwk(jwk)
 
     @property
     def address(self) -> str:
-        return str(self._signer.address)
+        return self._signer.address
 
     def sign(self, data: bytes, tags: Sequence[Tag]) -> SignedItem:
-        from aocu.arweave import serialize_data_item, sign_data_item  # type: ignore[attr-defined]
-
-        item = sign_data_item(self._signer, data=data, tags=list(tags))
+        item = sign_data_item(self._signer, data=data, tags=tags)
         return SignedItem(item.id, serialize_data_item(item))
 
 
 class Ans104Verifier:
-    """`ItemVerifier` for ANS-104 items (any signature type `aocu.arweave` verifies)."""
+    """`ItemVerifier` for Arweave-signed ANS-104 items (`aocu.arweave.verify_data_item`)."""
 
     def verify(self, raw: bytes) -> VerifiedItem:
-        from aocu.arweave import DataItemError, parse_data_item, verify_data_item  # type: ignore[attr-defined]
-
         try:
             item = parse_data_item(raw)
         except DataItemError as exc:

@@ -5,7 +5,8 @@ new stores and A's wallet as its trusted owner, must start from A's checkpoint (
 replay from nonce 0) and give byte-identical results for the messages that follow. Forged
 checkpoints (tampered data or tags, bad signature, untrusted owner, SHA-256 mismatch,
 ignored id) must be skipped for the next older good one. Signing uses the devnet's fake
-wallets here (`aocu.testing.FakeItemSigner`), and the real ANS-104 signer when it exists.
+RSA-4096 ANS-104 items (the committed test JWK); B and the forger use the devnet's fake wallets
+(`aocu.testing.FakeItemSigner`), whose items a real verifier refuses.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import trio
 
 from aocu import jsjson
 from aocu.checkpoints import (
+    Ans104Signer,
+    Ans104Verifier,
     ArweaveCheckpointer,
     CheckpointFinder,
     FinderSettings,
@@ -128,9 +131,19 @@ def tamper_tag(devnet: Any, tx_id: str, name: str, value: str) -> None:
     devnet.store._conn.execute("UPDATE txs SET tags = ? WHERE id = ?", (json.dumps(tags), tx_id))
 
 
-@pytest.fixture(params=["fake"])
+TEST_JWK = Path(__file__).resolve().parents[1] / "fixtures" / "ans104" / "test_jwk.json"
+
+
+def ans104_codec() -> Codec:
+    """A's real RSA-4096 wallet (the committed test JWK); B and the forger never sign validly here."""
+    return Codec("ans104", Ans104Signer(json.loads(TEST_JWK.read_text())), FakeItemSigner("other"),
+                 FakeItemSigner("evil"), Ans104Verifier())
+
+
+@pytest.fixture(params=["ans104"])
 def codec(request: pytest.FixtureRequest) -> Codec:
-    return fake_codec()
+    """Real RSA items; add ``"fake"`` to the params to run the same loop on fake-wallet signatures."""
+    return fake_codec() if request.param == "fake" else ans104_codec()
 
 
 async def test_a_fresh_cu_starts_from_another_cus_arweave_checkpoint(tmp_path: Path, codec: Codec) -> None:
