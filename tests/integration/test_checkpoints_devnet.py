@@ -23,6 +23,7 @@ import pytest
 import trio
 
 from aocu import jsjson
+from aocu.arweave import parse_data_item
 from aocu.checkpoints import (
     Ans104Signer,
     Ans104Verifier,
@@ -106,16 +107,20 @@ async def memory_at(cu: ComputeUnit, pid: str) -> tuple[MemoryPoint, bytes]:
     return snapshot.point, await cu.runner.stores.checkpoints.load_snapshot(snapshot)
 
 
-async def forge(cu: ComputeUnit, signer: ItemSigner, point: MemoryPoint, memory: bytes, *, unit: str,
-                sha: str | None = None, corrupt_signature: bool = False) -> str:
-    """Upload a checkpoint item made by hand (as any uploader could); returns its id."""
+async def forge(devnet: Any, cu: ComputeUnit, signer: ItemSigner, point: MemoryPoint, memory: bytes, *,
+                unit: str, sha: str | None = None, corrupt_signature: bool = False) -> str:
+    """Upload a checkpoint item made by hand (as any uploader could); returns its id.
+
+    A corrupted signature is refused by the devnet's bundler, so that item goes straight into
+    the gateway's index (a gateway that indexes anything).
+    """
     encoded = encode_memory(memory)
     signed = signer.sign(encoded.data, checkpoint_tags(point, sha256=sha or encoded.sha256, unit_id=unit))
-    raw = signed.raw
     if corrupt_signature:
-        raw = raw[:2] + bytes(b ^ 0x5A for b in raw[2:514]) + raw[514:]
+        raw = signed.raw[:2] + bytes(b ^ 0x5A for b in signed.raw[2:514]) + signed.raw[514:]
+        return await devnet.publish_data_item(parse_data_item(raw))
     assert cu.runner.arweave is not None
-    return await cu.runner.arweave.uploader.upload_data_item(raw)
+    return await cu.runner.arweave.uploader.upload_data_item(signed.raw)
 
 
 def tamper_data(devnet: Any, tx_id: str, data: bytes) -> None:
@@ -202,13 +207,13 @@ async def test_forged_checkpoints_are_rejected_and_the_cu_falls_back(tmp_path: P
                 pid, before_ms=2**62) if r.point.nonce == 5]
             await a.read_result(pid, mids[5])
             point6, memory6 = await memory_at(a, pid)
-            tampered_data = await forge(a, codec.signer_a, point6, memory6, unit="data")
+            tampered_data = await forge(devnet, a, codec.signer_a, point6, memory6, unit="data")
             tamper_data(devnet, tampered_data, encode_memory(memory6[:-1] + b"\1").data)
-            tampered_tags = await forge(a, codec.signer_a, point6, memory6, unit="tags")
+            tampered_tags = await forge(devnet, a, codec.signer_a, point6, memory6, unit="tags")
             tamper_tag(devnet, tampered_tags, "Unit-Identifier", "someone else")
-            await forge(a, codec.signer_a, point6, memory6, unit="sig", corrupt_signature=True)
-            await forge(a, codec.evil, point6, memory6, unit="evil")
-            await forge(a, codec.signer_a, point6, memory6, unit="sha", sha="0" * 64)
+            await forge(devnet, a, codec.signer_a, point6, memory6, unit="sig", corrupt_signature=True)
+            await forge(devnet, a, codec.evil, point6, memory6, unit="evil")
+            await forge(devnet, a, codec.signer_a, point6, memory6, unit="sha", sha="0" * 64)
             more = [await devnet.send(pid, data="x", tags={"Action": "Count"}) for _ in range(2)]
             uninterrupted, _ = await results_and_start(a, pid, more)
         async with open_checkpointing_cu(devnet, tmp_path / "b", codec.signer_b, codec.verifier,
