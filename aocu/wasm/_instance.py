@@ -23,6 +23,7 @@ from ._errors import HandleError, ModuleLinkError, WasmError, _Signal
 from ._formats import GEN1_EXPORT_NAMES
 from ._glue import EmscriptenGlue
 from ._helpers import FIRST_DYNCALL_SLOT, SLOT_SET_THREW, SLOT_STACK_RESTORE, SLOT_STACK_SAVE
+from ._inline import GAS_LIMIT_EXPORT, GAS_USED_EXPORT, TEMP_RET0_EXPORT
 from ._memory import LinearMemory
 from ._raw import RawCall, host_func
 from ._traps import handle_error_from_trap
@@ -70,6 +71,10 @@ class Instance:
         self.asyncify = AsyncifyDriver(self)
         impls.update(self.asyncify.imports(module.extensions.get("WeaveDrive")))
         impls["metering_gasUsed"] = self._metering_gas_used
+        if module.temp_ret0_inlined:
+            # the module keeps tempRet0 in a global now; any other way in (a table) must see the same value
+            impls["getTempRet0"] = lambda: self._temp_ret0.value(self._store)
+            impls["setTempRet0"] = lambda value: self._temp_ret0.set_value(self._store, wasmtime.Val.i32(value))
         # FS imports need the memory, which exists only after instantiation:
         # bind them through a late-bound table.
         late: dict[str, Callable[..., Any]] = {}
@@ -79,12 +84,13 @@ class Instance:
                 return late[name](*args)
             return call
 
-        gas = self._instantiate_gas_meter()
+        gas = None if module.gas_inlined else self._instantiate_gas_meter()
         longjmp = self._instantiate_longjmp_helper()
         externs: list[wasmtime.Func] = []
         for imp in module.function_imports:
             if imp.canonical == "usegas" and imp.module == "metering":
-                externs.append(gas["usegas_i64" if imp.params[0] == "i64" else "usegas_i32"])
+                externs.append(gas["usegas_i64" if imp.params[0] == "i64" else "usegas_i32"] if gas is not None
+                               else host_func(store, imp.functype, self._usegas_slow, self, self._keepalive))
             elif longjmp is not None and imp.canonical in module.longjmp_served:
                 externs.append(longjmp[imp.canonical if imp.canonical != "_emscripten_throw_longjmp"
                                        else "throw_longjmp"])
@@ -116,6 +122,12 @@ class Instance:
         if not isinstance(memory, wasmtime.Memory):
             raise ModuleLinkError("module exports no memory")
         self.mem = LinearMemory(store, memory, fmt.memory64)
+        if module.gas_inlined:
+            self._gas_used = self._ex[GAS_USED_EXPORT]
+            self._gas_limit = self._clamped_limit()
+            self._ex[GAS_LIMIT_EXPORT].set_value(store, wasmtime.Val.i64(self._gas_limit))
+        if module.temp_ret0_inlined:
+            self._temp_ret0 = self._ex[TEMP_RET0_EXPORT]
         glue.mem = self.mem
         glue.exports = self._ex
         if fmt.gen == 4:
@@ -150,9 +162,19 @@ class Instance:
         oog = host_func(store, wasmtime.FuncType([], []), out_of_gas, self, self._keepalive)
         exports = wasmtime.Instance(store, self.module.gas_module, [oog]).exports(store)
         self._gas_used = exports["used"]
-        limit = min(int(self.module.compute_limit), (1 << 63) - 1)
-        exports["limit"].set_value(store, wasmtime.Val.i64(limit))
+        exports["limit"].set_value(store, wasmtime.Val.i64(self._clamped_limit()))
         return exports
+
+    def _clamped_limit(self) -> int:
+        return min(int(self.module.compute_limit), (1 << 63) - 1)
+
+    def _usegas_slow(self, amount: int) -> None:
+        """``metering.usegas`` reached other than through an inlined call (see _inline): same meaning."""
+        from ._errors import OutOfGas
+        used = (self.gas_used + amount + (1 << 63)) % (1 << 64) - (1 << 63)      # i64.add wraps
+        self._gas_used.set_value(self._store, wasmtime.Val.i64(used))
+        if used > self._gas_limit:
+            raise OutOfGas()
 
     def _instantiate_longjmp_helper(self) -> Any:
         if self.module.longjmp_module is None:
@@ -331,12 +353,15 @@ class Instance:
         module continue exactly where this one is (deterministic replay).
         """
         glue = self.glue
-        return HostState(glue.date_now, glue.temp_ret0, glue.tzset_done, _fs.detached_copy(self.fs),
+        temp_ret0 = self._temp_ret0.value(self._store) if self.module.temp_ret0_inlined else glue.temp_ret0
+        return HostState(glue.date_now, temp_ret0, glue.tzset_done, _fs.detached_copy(self.fs),
                          dict(self.asyncify.drive_sizes()))
 
     def restore_host_state(self, state: HostState) -> None:
         glue = self.glue
         glue.date_now, glue.temp_ret0, glue.tzset_done = state.date_now, state.temp_ret0, state.tzset_done
+        if self.module.temp_ret0_inlined:
+            self._temp_ret0.set_value(self._store, wasmtime.Val.i32(state.temp_ret0))
         self.fs = _fs.attached_copy(state.fs, self.module.options, glue)
         self.asyncify.restore_drive_sizes(state.weavedrive_sizes)
         # FS imports look the filesystem up through this instance on every call

@@ -35,6 +35,14 @@ from ._helpers import (
     LongjmpHelperPlan,
     compile_wat,
 )
+from ._inline import (
+    GAS_USED_EXPORT,
+    GET_TEMP_RET0,
+    SET_TEMP_RET0,
+    TEMP_RET0_EXPORT,
+    USEGAS,
+    inline_host_imports,
+)
 from ._instance import Instance
 from ._raw import value_kinds
 
@@ -43,7 +51,8 @@ DEFAULT_COMPUTE_LIMIT = 9_000_000_000_000_000
 _MAX_WASM_STACK_BYTES = 1 << 20
 CACHE_DIR_ENV = "AOCU_WASM_CACHE_DIR"
 wasmtime_version = _package_version("wasmtime")
-_ENGINE_CONFIG_TAG = f"exceptions,memory64,epoch,stack={_MAX_WASM_STACK_BYTES}"
+# "inline1": artifacts are of the binary after `_inline.inline_host_imports`
+_ENGINE_CONFIG_TAG = f"exceptions,memory64,epoch,stack={_MAX_WASM_STACK_BYTES},inline1"
 
 
 def _make_engine() -> wasmtime.Engine:
@@ -102,6 +111,9 @@ class Module:
         self.engine = shared_engine()
         self.wasm_module = compiled if compiled is not None else compile_binary(self.engine, binary, fmt)
         self.function_imports = self._analyze_imports()
+        exported = {e.name for e in self.wasm_module.exports}
+        self.gas_inlined = GAS_USED_EXPORT in exported          # see _inline
+        self.temp_ret0_inlined = TEMP_RET0_EXPORT in exported
         self.gas_module = _gas_module(self.engine)
         self.table_link_module = _table_link_module(self.engine)
         self.longjmp_plan, self.longjmp_served = self._plan_longjmp()
@@ -260,6 +272,16 @@ def _store_artifact(compiled: wasmtime.Module, path: Path) -> None:
         pass                            # a cache, not a requirement
 
 
+def _inline_roles(fmt: Format) -> dict[tuple[str, str], str]:
+    roles = {("metering", "usegas"): USEGAS}
+    # gen 1/2 glue keeps tempRet0 only for the module (gen 3+ host code sets it through an export)
+    if fmt.gen == 1:
+        roles.update({("a", "h"): GET_TEMP_RET0, ("a", "b"): SET_TEMP_RET0})
+    elif fmt.gen == 2:
+        roles.update({("env", "getTempRet0"): GET_TEMP_RET0, ("env", "setTempRet0"): SET_TEMP_RET0})
+    return roles
+
+
 def compile_binary(engine: wasmtime.Engine, binary: bytes, fmt: Format,
                    cache_dir: Path | None = None) -> wasmtime.Module:
     """Meter (if the format says so) and compile, cached per (sha256, format).
@@ -283,6 +305,7 @@ def compile_binary(engine: wasmtime.Engine, binary: bytes, fmt: Format,
                 binary = meter_binary(binary, fmt.metering)
             except MeteringError as exc:
                 raise ModuleLinkError(f"cannot meter module: {exc}") from exc
+        binary = inline_host_imports(binary, _inline_roles(fmt)) or binary
         try:
             compiled = wasmtime.Module(engine, binary)
         except wasmtime.WasmtimeError as exc:
