@@ -6,11 +6,19 @@ that arithmetic on new (exported) globals of the module, so they never leave
 the module's own code.
 
 * ``metering.usegas(n)`` runs once per basic block of a metered binary (the
-  pre-metered AOS gen 2 module spends about a third of its time in it as a
+  pre-metered AOS gen 2 module spent about 40% of its time in it as a
   cross-instance call, plus the register spills around each call). Each
-  ``call usegas`` becomes ``used += n; if used > limit: call usegas(0)``; the
-  import stays as the slow path (the host raises "out of gas!"), so a call
-  reaching it any other way (``ref.func``, a table) keeps the exact meaning.
+  ``call usegas`` becomes ``used += n``, and the limit is checked where
+  execution can go on for ever: at the top of every loop (``if used > limit:
+  call usegas(0)``, the import being the host's slow path that raises "out of
+  gas!"). The host checks once more when an export returns or traps
+  (`Instance`). A check in every block, as the helper did, costs a third more
+  time and compile time, and the outcome is the same: ``used`` only grows, so a
+  message runs out of gas exactly when the per-block check would have stopped
+  it, only a few blocks later. What differs is the memory of the failed
+  message, which the CU drops (it continues from the memory before it, as the
+  reference does; the instance refuses further messages). The import stays, so
+  a call reaching it another way (``ref.func``, a table) keeps its exact meaning.
 * ``getTempRet0``/``setTempRet0`` (the high half of every legalized i64 in
   gen 1/2 modules) become ``global.get``/``global.set``.
 
@@ -200,8 +208,9 @@ def _next(data: bytes, pos: int) -> int:
     raise _Unsupported(f"opcode 0x{op:02x}")
 
 
-def _rewrite_body(body: bytes, calls: Mapping[int, bytes]) -> bytes | None:
-    """``body`` with every ``call f`` for f in ``calls`` replaced; None if it has none."""
+def _rewrite_body(body: bytes, calls: Mapping[int, bytes], loop_entry: bytes = b"") -> bytes | None:
+    """``body`` with every ``call f`` for f in ``calls`` replaced and ``loop_entry`` put at the top of
+    every loop; None if nothing changed."""
     n, pos = _read_uleb(body, 0)
     for _ in range(n):
         pos = _skip_valtype(body, _skip_leb(body, pos))
@@ -220,6 +229,11 @@ def _rewrite_body(body: bytes, calls: Mapping[int, bytes]) -> bytes | None:
                 out.append(replacement)
                 start = nxt
                 changed = True
+        elif op == 0x03 and loop_entry:
+            out.append(body[start:nxt])
+            out.append(loop_entry)
+            start = nxt
+            changed = True
         elif op == 0x12 and _read_uleb(body, pos + 1)[0] in calls:
             raise _Unsupported("tail call to an inlined import")
         pos = nxt
@@ -365,6 +379,7 @@ def _inline(binary: bytes, roles: Mapping[tuple[str, str], str]) -> bytes | None
     new_globals: list[bytes] = []
     new_exports: list[bytes] = []
     calls: dict[int, bytes] = {}
+    loop_entry = b""
 
     def add_global(valtype: int, export: str) -> int:
         nonlocal next_global
@@ -380,9 +395,9 @@ def _inline(binary: bytes, roles: Mapping[tuple[str, str], str]) -> bytes | None
         limit = _uleb(add_global(_I64, GAS_LIMIT_EXPORT))
         widen = b"\xac" if params[0] == _I32 else b""                 # i64.extend_i32_s
         zero = b"\x41\x00" if params[0] == _I32 else b"\x42\x00"
-        calls[index] = (widen + b"\x23" + used + b"\x7c" + b"\x24" + used   # used += n
-                        + b"\x23" + used + b"\x23" + limit + b"\x55"        # used > limit (i64.gt_s)
-                        + b"\x04\x40" + zero + b"\x10" + _uleb(index) + b"\x0b")  # if: usegas(0)
+        calls[index] = widen + b"\x23" + used + b"\x7c" + b"\x24" + used    # used += n
+        loop_entry = (b"\x23" + used + b"\x23" + limit + b"\x55"             # if used > limit (i64.gt_s)
+                      + b"\x04\x40" + zero + b"\x10" + _uleb(index) + b"\x0b")  # then usegas(0)
     if GET_TEMP_RET0 in found or SET_TEMP_RET0 in found:
         temp = _uleb(add_global(_I32, TEMP_RET0_EXPORT))
         if GET_TEMP_RET0 in found:
@@ -397,7 +412,7 @@ def _inline(binary: bytes, roles: Mapping[tuple[str, str], str]) -> bytes | None
     for _ in range(n):
         size, body_start = _read_uleb(code, pos)
         body_end = body_start + size
-        rewritten = _rewrite_body(code[body_start:body_end], calls)
+        rewritten = _rewrite_body(code[body_start:body_end], calls, loop_entry)
         if rewritten is not None:
             bodies.append(code[start:pos])
             bodies.append(_uleb(len(rewritten)) + rewritten)

@@ -168,6 +168,15 @@ class Instance:
     def _clamped_limit(self) -> int:
         return min(int(self.module.compute_limit), (1 << 63) - 1)
 
+    def _over_gas_limit(self) -> bool:
+        """Past the limit after an inlined run (see _inline: the module checks only at loop tops)."""
+        return self.module.gas_inlined and self.gas_used > self._gas_limit
+
+    def _check_gas(self) -> None:
+        if self._over_gas_limit():
+            from ._errors import OutOfGas
+            raise OutOfGas()
+
     def _usegas_slow(self, amount: int) -> None:
         """``metering.usegas`` reached other than through an inlined call (see _inline): same meaning."""
         from ._errors import OutOfGas
@@ -222,8 +231,10 @@ class Instance:
                     mem.set_i32(end + 4, _STACK_COOKIE_2)
                     mem.set_i32(0, _EMSC_MAGIC)
                 ex["__wasm_call_ctors"]()
+                self._check_gas()
                 if fmt.calls_main and "main" in ex:
                     self._call_main()
+                    self._check_gas()
                 if fmt.gen == 4:
                     self.fs_make_data_dir()
         except HandleError:
@@ -287,6 +298,7 @@ class Instance:
                 p_msg = self._write_string(msg_text)
                 p_env = self._write_string(env_text)
                 ret = self.asyncify.call_export(self._handle, p_msg, p_env)
+                self._check_gas()
                 self._stack_restore(sp)
                 text = self._read_string(self.mem.uptr(ret))
         except HandleError:
@@ -335,6 +347,10 @@ class Instance:
         """Turn whatever stopped wasm into the loader's thrown value."""
         cause = self._host_error or exc
         self._host_error = None
+        if self._over_gas_limit():
+            # the per-block check would have stopped it before whatever stopped it now
+            from ._errors import OutOfGas
+            cause = OutOfGas()
         if isinstance(cause, HandleError):
             return cause
         if isinstance(cause, _Signal):

@@ -44,6 +44,8 @@ GAS_WAT = """
     (call $get))
   (func (export "indirect") (param {kind})
     (call_indirect (type $g) (local.get 0) (i32.const 0)))
+  (func (export "straight")
+    (call $gas ({kind}.const 5)))
   (func (export "dead") (result i32)
     (return (i32.const 1))
     (call $gas ({kind}.const 1))
@@ -97,6 +99,20 @@ def test_gas_and_temp_ret0_live_in_exported_globals(kind: str) -> None:
     assert host.slow_calls == [4]
     assert host.export(GAS_USED_EXPORT).value(host.store) == 30
     assert host.export("dead")(host.store) == 1               # rewritten unreachable code still validates
+    host.export(GAS_LIMIT_EXPORT).set_value(host.store, wasmtime.Val.i64(29))
+    with pytest.raises(RuntimeError, match="out of gas"):     # the slow path checks on its own
+        host.export("indirect")(host.store, 0)
+
+
+def test_straight_line_code_is_not_checked_in_the_module() -> None:
+    # the host checks when the export returns (Instance._check_gas)
+    binary = inline_host_imports(wasmtime.wat2wasm(GAS_WAT.format(kind="i32")), ROLES)
+    assert binary is not None
+    host = instantiate(binary, "i32")
+    host.export(GAS_LIMIT_EXPORT).set_value(host.store, wasmtime.Val.i64(1))
+    host.export("straight")(host.store)
+    assert host.export(GAS_USED_EXPORT).value(host.store) == 5
+    assert host.slow_calls == []
 
 
 def test_negative_i32_gas_is_sign_extended_like_the_helper() -> None:
@@ -108,14 +124,15 @@ def test_negative_i32_gas_is_sign_extended_like_the_helper() -> None:
     assert host.export(GAS_USED_EXPORT).value(host.store) == -10
 
 
-def test_out_of_gas_goes_through_the_import_once_over_the_limit() -> None:
+def test_out_of_gas_is_caught_at_the_next_loop_top() -> None:
+    # the block that crosses the limit runs on; the loop's next iteration stops before its body
     binary = inline_host_imports(wasmtime.wat2wasm(GAS_WAT.format(kind="i64")), ROLES)
     assert binary is not None
     host = instantiate(binary, "i64")
     host.export(GAS_LIMIT_EXPORT).set_value(host.store, wasmtime.Val.i64(5 + 2 * 7))
     with pytest.raises(RuntimeError, match="out of gas"):
         host.export("run")(host.store, 10)
-    assert host.slow_calls == [0]                             # the first block past the limit
+    assert host.slow_calls == [0]                             # the check at the 4th loop top
     assert host.export(GAS_USED_EXPORT).value(host.store) == 5 + 3 * 7
 
 
