@@ -74,7 +74,10 @@ def message_for(exc: BaseException) -> str:
     text (a KeyError's ``'x'``) would mean nothing to a client, and is logged instead.
     """
     if isinstance(exc, AocuError):
-        text = exc.message or str(exc)
+        # an upstream client's error that reached us unwrapped: the reference's wording of it
+        # (``TransactionNotFound: Process <id> was not found on gateway``), not our log line
+        reference_text = getattr(exc, "reference_text", None)
+        text = reference_text if isinstance(reference_text, str) else exc.message or str(exc)
         return text or "Internal Server Error"
     return "Internal Server Error"
 

@@ -22,7 +22,7 @@ import trio
 from aocu import jsjson
 from aocu.api import CachedResult, PipelineGauges, PipelineMetrics, SortOrder, StateBody
 from aocu.errors import AocuError, BusyError, InvalidMessageError, TooEarlyError
-from aocu.stores import RangeBound, Sort, encode_cursor, parse_cursor, resolve_sort
+from aocu.stores import MemoryPoint, RangeBound, Sort, encode_cursor, parse_cursor, resolve_sort
 
 from ._bus import EventBus
 from ._events import Event, MessageEvaluated
@@ -71,6 +71,29 @@ def _chains_to(running: Target, request: Target) -> bool:
     if running.timestamp is None:
         return False
     return request.timestamp is None or running.timestamp < request.timestamp + CHAIN_WINDOW_MS
+
+
+def _later_than(point: MemoryPoint, target: Target) -> bool:
+    """``isEarlierThan(candidate, before)`` (§A.2): timestamps compared as decimal strings, then
+    cron ids; the ordinate is not compared."""
+    at, wanted = str(point.timestamp or 0), str(target.timestamp or 0)
+    if at == wanted:
+        return (target.cron or "") < (point.cron or "")
+    return wanted < at
+
+
+def too_early(point: MemoryPoint, timestamp: int | None, ordinate: str | None) -> TooEarlyError:
+    """The 425 of the "old message" rule (§2.5.8), worded as ``loadProcess`` rewrites it."""
+    where = f"at nonce {ordinate}" if ordinate else f"at timestamp {timestamp}"
+    return TooEarlyError(f"message {where} not found cached, and earlier than latest known nonce {point.ordinate}")
+
+
+def check_not_older(outcome: RunOutcome, target: Target, ordinate: str | None) -> None:
+    """Memory-only reads (``/state``, dry-runs) of a point older than the state the CU starts from
+    answer 425, as the reference's ``maybeOld``; the state at or before the target is used as is."""
+    point = outcome.point
+    if outcome.exact_hit and point is not None and target.timestamp is not None and _later_than(point, target):
+        raise too_early(point, target.timestamp, ordinate)
 
 
 def _nonce_of(ordinate: str | None) -> int:
@@ -289,8 +312,7 @@ class ComputeUnit:
             point = outcome.point
             if point.timestamp == target.timestamp and point.ordinate == target.ordinate:
                 return {}             # an exact memory hit carries only Memory (reference quirk)
-            raise TooEarlyError(f"message at nonce {target.ordinate} not found cached, and earlier than "
-                                f"latest known nonce {point.ordinate}")
+            raise too_early(point, target.timestamp, target.ordinate)
         return dict(_EMPTY_RESULT)
 
     async def _read_page(self, process_id: str, *, from_: str | None, to: str | None, sort: SortOrder | None,
@@ -333,7 +355,8 @@ class ComputeUnit:
         return await self._in_background(self._read_state, process_id, to)
 
     async def _read_state(self, process_id: str, to: int | None) -> StateBody:
-        await self.evaluate_to(process_id, Target(to) if to is not None else Target())
+        target = Target(to) if to is not None else Target()
+        check_not_older(await self.evaluate_to(process_id, target), target, None)
         hot = self.runner.memcache.checkout(process_id)
         if hot is None:
             raise AocuError(f"no state in memory for process {process_id}")

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from aocu import domain
+from aocu.errors import InvalidMessageError, InvalidRequestError
 
 from . import _adapt
+from ._cu import check_not_older
 from ._live import LiveProcess
 from ._runner import Target
 
@@ -34,7 +36,9 @@ async def dry_run(cu: ComputeUnit, process_id: str, message: dict[str, Any], *, 
         # limit (§2.17.3); only worth a request to the SU when there is a stream to wait on
         su = await runner.su_url(process_id, await runner.stores.processes.read_process(process_id))
         eval_to_nonce = (await runner.scheduler.load_latest(su, process_id)).nonce
-    await cu.evaluate_to(process_id, target, eval_to_nonce=eval_to_nonce)
+    outcome = await cu.evaluate_to(process_id, target, eval_to_nonce=eval_to_nonce)
+    # dryRun.js passes `ordinate: res.nonce && String(res.nonce)`: nonce 0 words the 425 by timestamp
+    check_not_older(outcome, target, target.ordinate if target.ordinate != "0" else None)
     record = await runner.process_record(process_id)
     process = _adapt.domain_process(record)
     module, module_meta = await runner.module_for(process)
@@ -47,10 +51,15 @@ async def dry_run(cu: ComputeUnit, process_id: str, message: dict[str, Any], *, 
             memory = await trio.to_thread.run_sync(hot.live.memory_snapshot, limiter=runner.wasm_limiter)
         finally:
             runner.memcache.checkin(hot.live, hot.position, gas_used=hot.gas_used, eval_time_ms=hot.eval_time_ms)
-    envelope = domain.dry_run_message(
-        message, process_id=process_id, ordinate=point.ordinate if point else "0",
-        from_timestamp=point.timestamp if point else record.timestamp,
-        from_block_height=point.block_height if point else record.block_height, ao_global=ao_global)
+    try:
+        envelope = domain.dry_run_message(
+            message, process_id=process_id, ordinate=point.ordinate if point else "0",
+            from_timestamp=point.timestamp if point else record.timestamp,
+            from_block_height=point.block_height if point else record.block_height, ao_global=ao_global)
+    except InvalidMessageError as exc:
+        # the caller's body fails the message schema ("'Owner': Required. | 'From': Required."):
+        # invalid input, 400 with the reference's text (it answers 500; README, Differences)
+        raise InvalidRequestError(exc.message) from exc
     message_js = domain.module_message_js(envelope.message)
     env_js = ao_global.to_js()
     # the dry-run's Owner is the caller's, so it may ask for a memory reset too (§8.4 item 27)

@@ -43,6 +43,7 @@ from ._events import CheckpointWritten, MessageEvaluated, StageTimed, StreamFail
 from ._live import LiveProcess
 from ._memcache import ProcessMemoryCache
 from ._reset import memory_reset_message, wants_memory_reset
+from ._su import ReferenceWorded
 
 if TYPE_CHECKING:
     from aocu.checkpoints import ArweaveCheckpointer, CheckpointFinder
@@ -112,7 +113,7 @@ class ProcessRunner:
                  memcache: ProcessMemoryCache, options: PipelineOptions,
                  clock_ms: Callable[[], float] = lambda: time.time() * 1000,
                  arweave: ArweaveCheckpointer | None = None, finder: CheckpointFinder | None = None) -> None:
-        self.scheduler = scheduler
+        self.scheduler = ReferenceWorded(scheduler)      # SU failures in the reference's words
         self.locator = locator
         self.gateway = gateway
         self.stores = stores

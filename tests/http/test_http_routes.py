@@ -243,6 +243,22 @@ async def test_port_errors_answer_their_status_and_text(
         assert_reference_headers(response.headers)
 
 
+async def test_an_upstream_clients_error_is_answered_in_the_references_words(fake: FakeComputeUnitApi) -> None:
+    from aocu.clients import TransactionNotFoundError, UpstreamStatusError
+
+    fake.failures["read_state"] = TransactionNotFoundError(
+        f"Process {PID} was not found on gateway", upstream="gateway", method="POST", url="http://gw/graphql")
+    fake.failures["read_cron_results"] = UpstreamStatusError(
+        "HTTP 502", upstream="gateway", url="http://gw/raw/x", status=502, body="bad gateway")
+    async with serving(fake) as http:
+        state = await http.get(f"/state/{PID}")
+        cron = await http.get(f"/cron/{PID}")
+    # errFrom: "<name>: <message>" for scheduler-utils' named errors, strFromFetchError's "<status>: <body>"
+    assert (state.status_code, state.json()) == (
+        500, {"error": f"TransactionNotFound: Process {PID} was not found on gateway"})
+    assert (cron.status_code, cron.json()) == (500, {"error": "502: bad gateway"})
+
+
 async def test_a_bug_in_the_port_answers_500_without_details(fake: FakeComputeUnitApi) -> None:
     fake.failures["read_results"] = KeyError("secret")
     async with serving(fake) as http:
