@@ -32,7 +32,6 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import trio
 
-    from aocu.app import run_cu
     from aocu.config import Config, ConfigError, load_dotenv
 
     environ = load_dotenv(os.environ, args.env_file)
@@ -48,8 +47,32 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         sys.stderr.write(f"aocu serve: invalid configuration: {exc}\n")
         return 2
-    trio.run(run_cu, config)
+    trio.run(_serve, config)
     return 0
+
+
+async def _serve(config: Any) -> None:
+    import trio
+
+    from aocu.app import run_cu
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(run_cu, config)
+        _freeze_startup_objects()
+
+
+def _freeze_startup_objects() -> None:
+    """Move everything alive once the CU listens out of the garbage collector's sight.
+
+    The libraries' and the app's ~100k objects live as long as the process; left in the oldest
+    generation, every full collection walks them all: 100-200 ms pauses of the trio thread under
+    HTTP load, each one seen by every request in flight (docs/performance.md, HTTP under load).
+    Only this process entry does it; tests that run `run_cu` in-process keep a normal collector.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def _prepare_devnet_dir(directory: Path, environ: dict[str, str]) -> None:
@@ -91,6 +114,7 @@ async def _serve_with_devnet(directory: Path, environ: dict[str, str]) -> int:
             return 2
         async with trio.open_nursery() as nursery:
             binds = await nursery.start(run_cu, config)
+            _freeze_startup_objects()
             sys.stderr.write(
                 f"aocu serve: CU on {', '.join(binds)}\n"
                 f"  devnet SU {devnet.urls.su}  gateway {devnet.urls.gateway}\n"
