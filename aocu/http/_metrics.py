@@ -15,7 +15,7 @@ registry to (so exemplars are shown).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Final
+from typing import Any, Final
 
 from prometheus_client import (
     CollectorRegistry,
@@ -111,6 +111,7 @@ class ServiceMetrics:
         PlatformCollector(registry=r)
         GCCollector(registry=r)
         self._on_scrape: list[Callable[[ServiceMetrics], None]] = []
+        self._http_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     # -- aocu.api.PipelineMetrics -----------------------------------------------------------------
 
@@ -148,12 +149,17 @@ class ServiceMetrics:
     def observe_request(self, method: str, route: str, status: int, elapsed_s: float,
                         process_id: object = None) -> None:
         """``withMetrics``: one request's duration, with the process id as exemplar."""
-        labels = (method, route, str(status), f"{status // 100}xx")
+        key = (method, route, status)
+        children = self._http_children.get(key)
+        if children is None:        # `labels()` costs more than the observation; routes are few
+            labels = (method, route, str(status), f"{status // 100}xx")
+            children = self._http_children[key] = (self.http_duration.labels(*labels),
+                                                    self.http_summary.labels(*labels))
         exemplar = None
         if isinstance(process_id, str) and 0 < len(process_id) <= _EXEMPLAR_MAX_CHARS:
             exemplar = {"process_id": process_id}
-        self.http_duration.labels(*labels).observe(elapsed_s, exemplar=exemplar)
-        self.http_summary.labels(*labels).observe(elapsed_s)
+        children[0].observe(elapsed_s, exemplar=exemplar)
+        children[1].observe(elapsed_s)
 
     def exposition(self) -> bytes:
         for callback in self._on_scrape:
