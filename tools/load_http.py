@@ -3,7 +3,7 @@
 Usage::
 
     .venv/bin/python tools/load_http.py [--processes 20] [--messages 10] [--connections 1,20,200]
-                                        [--seconds 15] [--generator auto|wrk|python]
+                                        [--seconds 15] [--think-ms 0] [--generator auto|wrk|python]
 
 Sets up what issue 5's load target describes, each piece in its own process:
 
@@ -16,7 +16,11 @@ Sets up what issue 5's load target describes, each piece in its own process:
    the result cache, reference-cu.md §1.10);
 4. drives the CU with ``wrk`` (a C load generator; ``apt-get install wrk``) and a Lua script that
    spreads requests over all stored message ids, for each ``--connections`` count, and prints
-   wrk's latency distribution, requests/s and every error it counted. Without wrk (or with
+   wrk's latency distribution, requests/s and every error it counted, the CU process's CPU time
+   per request (all threads; robust to other work on the machine, unlike latency) and the load
+   average. ``--think-ms`` makes each connection wait a random (exponential) time between an
+   answer and its next request, i.e. independent clients polling at a given rate, instead of
+   the closed loop where every connection always has a request in flight. Without wrk (or with
    ``--generator python``) an httpx generator in this process does the same, at much lower
    throughput: it competes with the CU for the CPU.
 
@@ -87,7 +91,8 @@ class Figures:
         cpu_ms = self.cu_cpu_s * 1000 / self.requests if self.requests else float("nan")
         return (f"{self.connections:>4} conns  {self.requests / self.seconds:6.0f} req/s  errors {self.errors}  "
                 f"p50 {self.p50_ms:7.2f} ms  p90 {self.p90_ms:7.2f} ms  p99 {self.p99_ms:7.2f} ms  "
-                f"p99.9 {self.p999_ms:7.2f} ms  max {self.max_ms:7.2f} ms  CU CPU {cpu_ms:.3f} ms/req{self.note}")
+                f"p99.9 {self.p999_ms:7.2f} ms  max {self.max_ms:7.2f} ms  CU CPU {cpu_ms:.3f} ms/req  "
+                f"load {os.getloadavg()[0]:.1f}{self.note}")
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -162,7 +167,10 @@ def _path(pid: str, mid: str) -> str:
 def run_wrk(base: str, targets: Sequence[tuple[str, str]], connections: int, seconds: float,
             threads: int, think_ms: int, script_dir: Path) -> Figures:
     script = script_dir / "result.lua"
-    delay = f"delay = function() return {think_ms} end\n" if think_ms else ""
+    # Exponential think times (clients polling independently); equal delays would keep every
+    # connection in step and measure bursts of `connections` requests at once.
+    delay = f"delay = function() return math.floor(-{think_ms} * math.log(1 - math.random())) end\n" \
+        if think_ms else ""
     script.write_text(WRK_SCRIPT % {"paths": ",".join(json.dumps(_path(p, m)) for p, m in targets), "delay": delay})
     threads = max(1, min(threads, connections))
     duration = f"{max(1, round(seconds))}s"      # wrk takes whole seconds only
@@ -199,7 +207,7 @@ async def run_python(base: str, targets: Sequence[tuple[str, str]], connections:
                     errors.append(repr(exc))
                 latencies.append(time.perf_counter() - t0)
                 if think_ms:
-                    await trio.sleep(think_ms / 1000)
+                    await trio.sleep(rng.expovariate(1000 / think_ms))
 
         started = time.perf_counter()
         async with trio.open_nursery() as nursery:
@@ -271,8 +279,9 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=15.0, help="duration of each run")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (capped at the connections)")
     parser.add_argument("--think-ms", type=int, default=0,
-                        help="each connection waits this long between an answer and its next request "
-                             "(default 0: closed loop, every connection always has a request in flight)")
+                        help="mean wait of each connection between an answer and its next request "
+                             "(exponentially distributed; default 0: closed loop, every connection always "
+                             "has a request in flight)")
     parser.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--log-level", default=None,
                         help="the CU's DEFAULT_LOG_LEVEL (default: the CU's own default)")
