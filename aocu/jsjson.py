@@ -63,6 +63,7 @@ from typing import Any, Final
 __all__ = [
     "UNDEFINED",
     "dumps_bytes",
+    "js_type",
     "parse",
     "stringify",
     "utf8_like_emscripten",
@@ -504,6 +505,23 @@ def parse(text: str) -> Any:
     except _JSConstant as e:
         pos = max(text.find(e.name), 0)
         raise json.JSONDecodeError(f"Unexpected token {e.name[0]!r}", text, pos) from None
+
+
+def js_type(value: object) -> str:
+    """Zod's ``getParsedType`` name of a parsed JSON value, as in "Expected string, received <type>"."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, float) and value != value:
+        return "nan"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    return "object"
 
 
 # --- Emscripten string helpers -------------------------------------------------------

@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from aocu import jsjson
+
 from ._errors import InvalidRequestError
 
 if TYPE_CHECKING:
@@ -52,21 +54,7 @@ class _Issues:
             raise InvalidRequestError(" | ".join(self.items))
 
 
-def js_type(value: Any) -> str:
-    """Zod's ``getParsedType`` name, as in "Expected string, received <type>"."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, float) and math.isnan(value):
-        return "nan"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list | tuple):
-        return "array"
-    return "object"
+js_type = jsjson.js_type          # Zod's getParsedType, shared with the stores' cursor checks
 
 
 def js_string(value: Any) -> str:

@@ -21,8 +21,8 @@ import trio
 
 from aocu import jsjson
 from aocu.api import CachedResult, PipelineGauges, PipelineMetrics, SortOrder, StateBody
-from aocu.errors import AocuError, BusyError, InvalidMessageError, TooEarlyError
-from aocu.stores import MemoryPoint, RangeBound, Sort, encode_cursor, parse_cursor, resolve_sort
+from aocu.errors import AocuError, BusyError, InvalidMessageError, InvalidRequestError, TooEarlyError
+from aocu.stores import CursorError, MemoryPoint, RangeBound, Sort, encode_cursor, parse_cursor, resolve_sort
 
 from ._bus import EventBus
 from ._events import Event, MessageEvaluated
@@ -94,6 +94,31 @@ def check_not_older(outcome: RunOutcome, target: Target, ordinate: str | None) -
     point = outcome.point
     if outcome.exact_hit and point is not None and target.timestamp is not None and _later_than(point, target):
         raise too_early(point, target.timestamp, ordinate)
+
+
+def _bounds(from_: str | None, to: str | None, sort: SortOrder | None, *,
+            override: bool) -> tuple[RangeBound | None, RangeBound | None, str]:
+    """The ``/results``/``/cron`` bounds and sort, or the reference's answer to bad ones (400 here).
+
+    The reference checks them with ``findEvaluationsSchema``'s argument schema, so its text is
+    ``Invalid Arguments '<from|to|sort>': <Zod's message>.``, one issue per bad argument.
+    """
+    bounds: dict[str, RangeBound | None] = {}
+    issues: list[str] = []
+    for name, value in (("from", from_), ("to", to)):
+        try:
+            bounds[name] = parse_cursor(value)
+        except CursorError as exc:
+            bounds[name] = None
+            issues.append(f"Invalid Arguments '{name}': {exc.issue or exc.message}.")
+    try:
+        used = resolve_sort(bounds["from"], bounds["to"], sort, override=override)
+    except CursorError as exc:
+        issues.append(f"Invalid Arguments 'sort': {exc.issue or exc.message}.")
+        used = Sort.ASC
+    if issues:
+        raise InvalidRequestError(" | ".join(issues))
+    return bounds["from"], bounds["to"], used
 
 
 def _nonce_of(ordinate: str | None) -> int:
@@ -317,9 +342,7 @@ class ComputeUnit:
 
     async def _read_page(self, process_id: str, *, from_: str | None, to: str | None, sort: SortOrder | None,
                          limit: int, only_cron: bool) -> dict[str, Any]:
-        after: RangeBound | None = parse_cursor(from_)      # CursorError: an InvalidRequestError (400)
-        upto: RangeBound | None = parse_cursor(to)
-        used = resolve_sort(after, upto, sort, override=only_cron)
+        after, upto, used = _bounds(from_, to, sort, override=only_cron)
         rows = await self.runner.stores.evaluations.read_results(
             process_id, after=after, upto=upto, sort=Sort(used), limit=limit + 1, only_cron=only_cron)
         kept = [row for row in rows if not row.has_error]
@@ -340,7 +363,7 @@ class ComputeUnit:
 
     async def read_cron_results(self, process_id: str, *, from_: str | None, to: str | None, sort: SortOrder,
                                 limit: int) -> dict[str, Any]:
-        upto = parse_cursor(to)
+        _, upto, _ = _bounds(None, to, "ASC", override=True)
         target = Target()
         if upto is not None and upto.timestamp is not None:
             try:

@@ -227,7 +227,8 @@ def _coerce_timestamp(v: Any) -> str:
     else:
         n = _string_to_number(_js_string(v))
     if math.isnan(n):
-        raise CursorError(f"invalid cursor timestamp {v!r}: Expected number, received nan")
+        raise CursorError(f"invalid cursor timestamp {v!r}: Expected number, received nan",
+                          issue="Expected number, received nan")
     if math.isinf(n):
         return "Infinity" if n > 0 else "-Infinity"
     return _number_string(int(n) if n.is_integer() and abs(n) <= 2**53 else n)
@@ -258,13 +259,15 @@ def parse_cursor(value: str | None) -> RangeBound | None:
     except (ValueError, binascii.Error, json.JSONDecodeError, RecursionError):
         return RangeBound(timestamp=_coerce_timestamp(value))
     if not isinstance(criteria, dict):
-        kind = "array" if isinstance(criteria, list) else "null" if criteria is None else type(criteria).__name__
-        raise CursorError(f"invalid cursor: Expected object, received {kind}")
+        kind = jsjson.js_type(criteria)
+        raise CursorError(f"invalid cursor: Expected object, received {kind}",
+                          issue=f"Expected object, received {kind}")
     ts = criteria.get("timestamp")
     ordinate = criteria.get("ordinate")
     cron = criteria.get("cron")
     if cron is not None and not isinstance(cron, str):
-        raise CursorError(f"invalid cursor cron {cron!r}: Expected string")
+        raise CursorError(f"invalid cursor cron {cron!r}: Expected string",
+                          issue=f"Expected string, received {jsjson.js_type(cron)}")
     sort = criteria.get("sort")
     return RangeBound(
         timestamp=None if ts is None else _coerce_timestamp(ts),
@@ -287,7 +290,8 @@ def resolve_sort(
     try:
         return Sort(chosen)
     except ValueError:
-        raise CursorError(f"invalid sort {chosen!r}: Expected 'ASC' | 'DESC'") from None
+        raise CursorError(f"invalid sort {chosen!r}: Expected 'ASC' | 'DESC'",
+                          issue=f"Invalid enum value. Expected 'ASC' | 'DESC', received '{chosen}'") from None
 
 
 def encode_cursor(timestamp: int, ordinate: str, cron: str | None, sort: Sort) -> str:

@@ -32,7 +32,15 @@ class SnapshotError(StoreError):
 
 
 class CursorError(InvalidRequestError, ValueError):
-    """A `from`/`to`/`sort` value that the reference's Zod schemas reject (the reference: 500)."""
+    """A `from`/`to`/`sort` value that the reference's Zod schemas reject (the reference: 500).
+
+    ``issue`` is Zod's own message for it (``Expected number, received nan``), which the
+    reference's answer quotes (``Invalid Arguments 'from': Expected number, received nan.``).
+    """
+
+    def __init__(self, message: str, *, issue: str | None = None) -> None:
+        super().__init__(message)
+        self.issue = issue
 
 
 @contextmanager

@@ -8,6 +8,7 @@ body the message schema rejects.
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import httpx
@@ -55,6 +56,22 @@ async def test_bad_inputs_answer_the_references_statuses_and_bodies(tmp_path: Pa
                 # /results reads rows only: an unknown process has none
                 assert await answer("GET", f"/results/{UNKNOWN}") == (
                     200, {"pageInfo": {"hasNextPage": False}, "edges": []})
+
+                # bounds findEvaluationsSchema rejects: its argument issues (400 here, 500 there)
+                def cursor(text: str) -> str:
+                    return base64.b64encode(text.encode()).decode()
+
+                assert await answer("GET", f"/results/{pid}", params={"from": "abc"}) == (
+                    400, {"error": "Invalid Arguments 'from': Expected number, received nan."})
+                assert await answer("GET", f"/results/{pid}", params={"from": cursor("[1]"), "to": "x"}) == (
+                    400, {"error": "Invalid Arguments 'from': Expected object, received array. | "
+                                   "Invalid Arguments 'to': Expected number, received nan."})
+                up = cursor('{"timestamp":1,"ordinate":"1","cron":null,"sort":"UP"}')
+                assert await answer("GET", f"/results/{pid}", params={"from": up}) == (
+                    400, {"error": "Invalid Arguments 'sort': Invalid enum value. Expected 'ASC' | 'DESC', "
+                                   "received 'UP'."})
+                assert await answer("GET", f"/results/{pid}", params={"to": cursor('{"timestamp":1,"cron":5}')}) == (
+                    400, {"error": "Invalid Arguments 'to': Expected string, received number."})
 
                 # an unknown message: the SU's answer inside the reference's sentence
                 su_not_found = (500, {"error": SU_NOT_FOUND})
