@@ -3,7 +3,7 @@
 Every case asks the same request twice over one app: once through Quart alone, once through
 `ResultFastPath` in front of it (one `Routes`, so one cache), and compares status, headers in
 order and body; a counting wrapper tells which requests the fast path answered itself. The last
-tests do the same over real sockets, with and without the fast path in `serve_http`.
+test does the same over real sockets, with and without the fast path in `serve_http`.
 """
 
 from __future__ import annotations
