@@ -85,3 +85,20 @@ def test_the_reset_rule_and_the_init_message() -> None:
     assert list(memory_reset_message(first, "P")) == [
         "Id", "Signature", "Data", "Owner", "Target", "Anchor", "From", "Tags", "Epoch", "Nonce", "Timestamp",
         "Block-Height", "Hash-Chain", "Cron", "Read-Only"]
+
+
+async def test_a_reset_whose_init_message_fails_keeps_the_memory(tmp_path: Path) -> None:
+    async with open_devnet(DevnetConfig(directory=tmp_path / "net")) as devnet:
+        module = await devnet.publish_module((MODULES / "lua_process_gen2.wasm").read_bytes(),
+                                            module_format="wasm32-unknown-emscripten2")
+        pid = await devnet.spawn(module, tags={"Action": "Nope"})     # the boot message errors
+        counts = [await devnet.send(pid, data="x", tags={"Action": "Count"}) for _ in range(2)]
+        reset = await devnet.send(pid, data="x", tags=RESET)
+        after = await devnet.send(pid, data="x", tags={"Action": "Count"})
+        async with open_cu(devnet, tmp_path / "cu", PipelineOptions(enable_memory_reset=True)) as cu:
+            boot = await cu.read_result(pid, pid)
+            assert boot["Error"] == "unknown action: Nope"
+            before = [(await cu.read_result(pid, m))["Output"] for m in counts]
+            assert await cu.read_result(pid, reset) == boot           # the init message's failure, as its result
+            # the error rolled back to the memory before the reset: counting goes on
+            assert (await cu.read_result(pid, after))["Output"] == f"count={int(before[-1][6:]) + 1}"
