@@ -100,3 +100,34 @@ async def test_bad_inputs_answer_the_references_statuses_and_bodies(tmp_path: Pa
                     400, {"error": "'Tags': Required."})
 
             nursery.cancel_scope.cancel()
+
+
+async def test_module_limits_and_formats_answer_413_and_422(tmp_path: Path) -> None:
+    async with open_devnet(DevnetConfig(directory=tmp_path / "net")) as devnet:
+        binary = (MODULES / "lua_process_gen2.wasm").read_bytes()
+        fmt = "wasm32-unknown-emscripten2"
+        big_memory = await devnet.spawn(await devnet.publish_module(binary, module_format=fmt, memory_limit="100-gb"))
+        big_compute = await devnet.spawn(await devnet.publish_module(binary, module_format=fmt,
+                                                                     compute_limit="99999999999999999"))
+        odd_module = await devnet.publish_module(binary, module_format="wasm128-unknown")
+        odd_format = await devnet.spawn(odd_module)
+        env = {**devnet.urls.cu_env(), "WALLET": test_wallet_jwk(), "HOST": "127.0.0.1", "PORT": "0",
+               "DB_URL": str(tmp_path / "cu" / "db"), "PROCESS_MEMORY_CACHE_FILE_DIR": str(tmp_path / "drain"),
+               "PROCESS_MEMORY_FILE_CHECKPOINTS_DIR": str(tmp_path / "ck"),
+               "WASM_BINARY_FILE_DIRECTORY": str(tmp_path / "wasm"), "DEFAULT_LOG_LEVEL": "error"}
+        (tmp_path / "cu").mkdir()
+        async with trio.open_nursery() as nursery:
+            binds = await nursery.start(run_cu, Config.from_env(env, cwd=tmp_path))
+            async with httpx.AsyncClient(base_url=binds[0], timeout=60) as http:
+                expected = {
+                    big_memory: (413, f'Memory-Limit for process "{big_memory}" exceeds supported limit'),
+                    big_compute: (413, f'Compute-Limit for process "{big_compute}" exceeds supported limit'),
+                    odd_format: (422, f'Module-Format for module "{odd_module}" is not supported'),
+                }
+                for pid, (status, error) in expected.items():
+                    for response in (await http.get(f"/result/{pid}", params={"process-id": pid}),
+                                     await http.get(f"/state/{pid}"),
+                                     await http.post("/dry-run", params={"process-id": pid},
+                                                     json={"Owner": "x", "Tags": []})):
+                        assert (response.status_code, response.json()) == (status, {"error": error})
+            nursery.cancel_scope.cancel()
