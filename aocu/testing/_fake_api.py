@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from aocu.api import CachedResult
-from aocu.errors import ProcessNotFoundError
+from aocu.errors import UpstreamError
 from aocu.pipeline._bus import EventBus
 from aocu.pipeline._events import MessageEvaluated, StreamFinished, StreamStarted
 
@@ -38,8 +38,9 @@ class _Job:
     error: BaseException | None = None
 
 
-def not_found(process_id: str) -> ProcessNotFoundError:
-    return ProcessNotFoundError(f"TransactionNotFound: Process {process_id} was not found on gateway")
+def not_found(process_id: str) -> UpstreamError:
+    """What the pipeline answers for a process the gateway does not know: the reference's 500 and text."""
+    return UpstreamError(f"TransactionNotFound: Process {process_id} was not found on gateway")
 
 
 class FakeComputeUnitApi:
