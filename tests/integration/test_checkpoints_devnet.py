@@ -67,7 +67,8 @@ def fake_codec() -> Codec:
 @asynccontextmanager
 async def open_checkpointing_cu(devnet: Any, state: Path, signer: ItemSigner, verifier: ItemVerifier, *,
                                 trusted: tuple[str, ...] = (), ignore_ids: frozenset[str] = frozenset(),
-                                options: PipelineOptions | None = None) -> AsyncIterator[ComputeUnit]:
+                                options: PipelineOptions | None = None,
+                                **finder: Any) -> AsyncIterator[ComputeUnit]:
     config = dataclasses.replace(ClientsConfig.from_env(devnet.urls.cu_env()), su_retry=FAST_RETRY,
                                  gateway_retry=FAST_RETRY)
     store_options = StoreOptions(drain_dir=state / "drain", checkpoint_dir=state / "checkpoints",
@@ -81,7 +82,7 @@ async def open_checkpointing_cu(devnet: Any, state: Path, signer: ItemSigner, ve
                                       unit_id=str(uuid.uuid4()), throttle_ms=0)
         finder = CheckpointFinder(gateway=gateway, store=stores.checkpoints, verifier=verifier,
                                   settings=FinderSettings(own_address=signer.address, trusted_owners=trusted,
-                                                          ignore_ids=ignore_ids))
+                                                          ignore_ids=ignore_ids, **finder))
         runner = ProcessRunner(scheduler=su, locator=locator, gateway=gateway, stores=stores, events=EventBus(),
                                memcache=ProcessMemoryCache(1 << 30, 3600), options=options or PipelineOptions(),
                                arweave=arweave, finder=finder)
@@ -248,3 +249,52 @@ async def test_the_checkpoint_interval_uploads_every_hot_process(tmp_path: Path,
             assert await a.checkpoint_all(upload=False) == 1
             assert len(await a.runner.stores.checkpoints.read_checkpoint_records(pid, before_ms=2**62)) == 1
             assert len(await a.runner.stores.checkpoints.read_snapshots(pid)) == 1
+
+
+async def test_verification_windows_re_evaluate_through_the_pipeline(tmp_path: Path, codec: Codec) -> None:
+    """More than steps + retries checkpoints: B re-evaluates between them (readStateFromCheckpoint)."""
+    async with open_devnet(DevnetConfig(directory=tmp_path / "net")) as devnet:
+        pid, mids = await spawn_with_messages(devnet, 5)
+        async with open_checkpointing_cu(devnet, tmp_path / "a", codec.signer_a, codec.verifier) as a:
+            for mid in mids:
+                await a.read_result(pid, mid)
+                assert await a.checkpoint_all() == 1
+            more = [await devnet.send(pid, data="x", tags={"Action": "Count"}) for _ in range(2)]
+            uninterrupted, _ = await results_and_start(a, pid, more)
+        async with open_checkpointing_cu(devnet, tmp_path / "b", codec.signer_b, codec.verifier,
+                                         trusted=(codec.signer_a.address,), steps=3, retries=1,
+                                         threshold=0.6) as b:
+            async with b.events.subscribe(pid) as events:
+                results, start = await results_and_start(b, pid, more)
+                verified = []
+                while True:
+                    try:
+                        event = events.receive_nowait()
+                    except trio.WouldBlock:
+                        break
+                    if event.type == "message-evaluated" and event.stream_id.startswith("verify-"):
+                        verified.append(event.nonce)
+            rows = await b.runner.stores.evaluations.read_results(pid, limit=-1)
+        assert (start.start, start.from_nonce) == ("arweave", 5)       # the window 3..5, 2 of 3 steps matched
+        assert verified == [4, 5]                                       # re-evaluated 3 -> 4 -> 5
+        assert results == uninterrupted
+        assert [r.nonce for r in rows] == [6, 7]                        # the verification wrote nothing
+
+
+async def test_ignore_local_checkpoints_skips_file_checkpoints_and_records(tmp_path: Path, codec: Codec) -> None:
+    async with open_devnet(DevnetConfig(directory=tmp_path / "net")) as devnet:
+        pid, mids = await spawn_with_messages(devnet, 3)
+        async with open_checkpointing_cu(devnet, tmp_path / "a", codec.signer_a, codec.verifier) as a:
+            await a.read_result(pid, mids[-1])
+            assert await a.checkpoint_all(upload=False) == 1               # a file checkpoint only
+        more = [await devnet.send(pid, data="x", tags={"Action": "Count"})]
+        async with open_checkpointing_cu(devnet, tmp_path / "a", codec.signer_a, codec.verifier,
+                                         options=PipelineOptions(ignore_local_checkpoints=True),
+                                         ignore_local=True) as again:
+            ignored, start = await results_and_start(again, pid, more)
+        assert start.start == "cold"                                   # nothing on Arweave either
+        async with open_checkpointing_cu(devnet, tmp_path / "a", codec.signer_a, codec.verifier) as again:
+            used, start = await results_and_start(again, pid, [*more, await devnet.send(pid, data="x",
+                                                                                       tags={"Action": "Count"})])
+        assert start.start == "file:checkpoint" and start.from_nonce == 3
+        assert json.loads(ignored[0])["Output"] == json.loads(used[0])["Output"] == "count=5"
