@@ -1,0 +1,182 @@
+"""Benchmark cold starts: from a file checkpoint, from an Arweave checkpoint on the devnet, by replay.
+
+Usage::
+
+    .venv/bin/python tools/bench_checkpoint.py [--sizes 100,1024] [--history 2000]
+
+For each size (MiB of process memory): starts ``aocu devnet serve`` in a subprocess, publishes
+the project's Lua fixture with a 4 GiB memory limit, spawns a process and sends messages that
+each add 16 MiB of pseudo-random hex text to its memory (so gzip halves it: neither the best
+nor the worst case), then ``--history`` small messages (a counter), which stand for the rest
+of a process's history: a replay redoes all of them. CU A (the real composition root, `open_compute_unit`, with the committed
+test JWK and Arweave checkpoint creation on) evaluates them from nonce 0, then writes a file
+checkpoint and uploads an Arweave checkpoint (SIGUSR2's `checkpoint_all`). One more message is
+sent; the time to its ``/result`` is measured for a CU starting
+
+* from the file checkpoint (A restarted on its own stores),
+* from the Arweave checkpoint (fresh stores, ``PROCESS_CHECKPOINT_TRUSTED_OWNERS`` = A): query,
+  download, signature verification, gunzip and SHA-256 check included,
+* by replay from nonce 0 (fresh stores, no trusted checkpoint).
+
+The compiled module is cached across the CUs (shared ``WASM_BINARY_FILE_DIRECTORY``), so the
+figures are the starting point's cost, not a compile. Figures go to docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import trio
+
+from aocu.config import Config
+from aocu.pipeline import ComputeUnit, open_compute_unit
+from aocu.testing import test_wallet_jwk
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_JWK = ROOT / "tests/fixtures/ans104/test_jwk.json"
+CHUNK_MIB = 16
+# 64 KiB of random hex, repeated to 16 MiB: gzip's 32 KiB window sees no repeats, the hex alphabet halves it
+ALLOCATE = """
+local parts = {}
+for j = 1, 4096 do parts[j] = string.format("%08x%08x", math.random(0, 0x7fffffff), math.random(0, 0x7fffffff)) end
+Blocks = Blocks or {}
+Blocks[#Blocks + 1] = string.rep(table.concat(parts), 256)
+return #Blocks
+"""
+
+
+def start_devnet(directory: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+    proc = subprocess.Popen([sys.executable, "-m", "aocu", "devnet", "serve", "--dir", str(directory),
+                             "--port", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = directory / "devnet.json"
+    for _ in range(300):
+        if state.exists():
+            return proc, json.loads(state.read_text())
+        time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("devnet did not start")
+
+
+def populate(gateway: str, mib: int, history: int) -> tuple[str, list[str], str]:
+    binary = (ROOT / "tests/fixtures/modules/lua_process_gen2.wasm").read_bytes()
+    with httpx.Client(base_url=f"{gateway}/_devnet", timeout=120) as http:
+        module = http.post("/modules", params={"format": "wasm32-unknown-emscripten2", "memory-limit": "4-gb"},
+                           content=binary).raise_for_status().json()["id"]
+        pid = http.post("/processes", json={"module": module}).raise_for_status().json()["id"]
+        tags = [{"name": "Action", "value": "Eval"}]
+        mids = [http.post("/messages", json={"process": pid, "data": ALLOCATE, "tags": tags}
+                          ).raise_for_status().json()["id"] for _ in range(max(1, mib // CHUNK_MIB))]
+        mids += [http.post("/messages", json={"process": pid, "data": "N = (N or 0) + 1 return N", "tags": tags}
+                           ).raise_for_status().json()["id"] for _ in range(history)]
+        more = http.post("/messages", json={"process": pid, "data": "return #Blocks", "tags": tags}
+                         ).raise_for_status().json()["id"]
+    return pid, mids, more
+
+
+def config(urls: dict[str, Any], state: Path, modules: Path, **env: str) -> Config:
+    base = {
+        "GATEWAY_URL": urls["gateway"], "GRAPHQL_URL": urls["gateway"] + "/graphql",
+        "GRAPHQL_URLS": urls["gateway"] + "/graphql", "CHECKPOINT_GRAPHQL_URL": urls["gateway"] + "/graphql",
+        "ARWEAVE_URL": urls["gateway"], "UPLOADER_URL": urls["gateway"],
+        "DB_URL": str(state / "cu"), "PROCESS_MEMORY_CACHE_FILE_DIR": str(state / "drain"),
+        "PROCESS_MEMORY_FILE_CHECKPOINTS_DIR": str(state / "checkpoints"),
+        "WASM_BINARY_FILE_DIRECTORY": str(modules), "PROCESS_WASM_MEMORY_MAX_LIMIT": str(4 << 30),
+        "PROCESS_MEMORY_CACHE_MAX_SIZE": str(8 << 30), "EAGER_CHECKPOINT_EVAL_TIME_THRESHOLD": "0",
+        "EAGER_CHECKPOINT_ACCUMULATED_GAS_THRESHOLD": "0", "DEFAULT_LOG_LEVEL": "error",
+    }
+    state.mkdir(parents=True, exist_ok=True)
+    return Config.from_env({**base, **env})
+
+
+async def timed_result(cu: ComputeUnit, pid: str, mid: str) -> tuple[float, str, Any]:
+    async with cu.events.subscribe(pid, buffer=10_000) as events:
+        t0 = time.perf_counter()
+        result = await cu.read_result(pid, mid)
+        elapsed = time.perf_counter() - t0
+        start = "?"
+        while True:
+            try:
+                event = events.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel):
+                break
+            if event.type == "stream-started":
+                start = event.start
+    return elapsed, start, result.get("Output")
+
+
+async def bench(urls: dict[str, Any], tmp: Path, pid: str, mids: list[str], more: str) -> dict[str, Any]:
+    modules = tmp / "modules"
+    jwk = TEST_JWK.read_text()
+    a_config = config(urls, tmp / "a", modules, WALLET=jwk, DISABLE_PROCESS_CHECKPOINT_CREATION="false")
+    figures: dict[str, Any] = {}
+    async with open_compute_unit(a_config) as a:
+        figures["replay_to_last_s"], start, _ = await timed_result(a, pid, mids[-1])
+        hot = a.runner.memcache.peek(pid)
+        figures["memory_bytes"] = a.runner.memcache.usage()["calculatedSize"]
+        async with a.events.subscribe(pid, buffer=100) as events:
+            t0 = time.perf_counter()
+            assert await a.checkpoint_all() == 1
+            figures["checkpoint_all_s"] = time.perf_counter() - t0
+            while True:
+                try:
+                    event = events.receive_nowait()
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+                if event.type == "checkpoint-written":
+                    figures[f"{event.kind}_write_s"] = event.elapsed_ms / 1000
+        assert hot is not None
+    b_env = {"WALLET": test_wallet_jwk("bench-b")}
+    async with open_compute_unit(a_config) as restarted:
+        figures["file_s"], figures["file_start"], out_file = await timed_result(restarted, pid, more)
+    b_config = config(urls, tmp / "b", modules, PROCESS_CHECKPOINT_TRUSTED_OWNERS=a_config.wallet.address, **b_env)
+    async with open_compute_unit(b_config) as b:
+        figures["arweave_s"], figures["arweave_start"], out_arweave = await timed_result(b, pid, more)
+    c_config = config(urls, tmp / "c", modules, **b_env)
+    async with open_compute_unit(c_config) as c:
+        figures["replay_s"], figures["replay_start"], out_replay = await timed_result(c, pid, more)
+    assert out_file == out_arweave == out_replay, (out_file, out_arweave, out_replay)
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="100,1024", help="process memory sizes in MiB, comma separated")
+    parser.add_argument("--history", type=int, default=2000, help="small messages after the allocating ones")
+    args = parser.parse_args()
+    for mib in (int(s) for s in args.sizes.split(",")):
+        with tempfile.TemporaryDirectory() as name:
+            tmp = Path(name)
+            devnet, urls = start_devnet(tmp / "devnet")
+            try:
+                pid, mids, more = populate(urls["gateway"], mib, args.history)
+                f = trio.run(bench, urls, tmp, pid, mids, more)
+                blobs = sorted((tmp / "devnet").rglob("blobs/*/*"), key=lambda p: p.stat().st_size)
+                upload = blobs[-1].stat().st_size if blobs else 0
+            finally:
+                devnet.terminate()
+                devnet.wait(10)
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"process memory {f['memory_bytes'] / (1 << 20):.0f} MiB ({max(1, mib // CHUNK_MIB)} messages of "
+              f"{CHUNK_MIB} MiB, then {args.history} small ones; "
+              f"Arweave item {upload / (1 << 20):.0f} MiB gzip)")
+        print(f"  CU A from nonce 0: {f['replay_to_last_s']:.2f} s; checkpoint_all {f['checkpoint_all_s']:.2f} s "
+              f"(file {f.get('file_write_s', 0):.2f} s, Arweave gzip-9 + sign + upload "
+              f"{f.get('arweave_write_s', 0):.2f} s)")
+        print(f"  /result of the next message, cold: from the file checkpoint {f['file_s']:.2f} s "
+              f"[{f['file_start']}], from the Arweave checkpoint {f['arweave_s']:.2f} s [{f['arweave_start']}], "
+              f"by replay from nonce 0 {f['replay_s']:.2f} s [{f['replay_start']}]")
+        print(f"  peak RSS so far {rss:.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
