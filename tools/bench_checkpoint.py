@@ -8,8 +8,8 @@ For each size (MiB of process memory): starts ``aocu devnet serve`` in a subproc
 the project's Lua fixture with a 4 GiB memory limit, spawns a process and sends messages that
 each add 16 MiB of pseudo-random hex text to its memory (so gzip halves it: neither the best
 nor the worst case), then ``--history`` small messages (a counter), which stand for the rest
-of a process's history: a replay redoes all of them. CU A (the real composition root, `open_compute_unit`, with the committed
-test JWK and Arweave checkpoint creation on) evaluates them from nonce 0, then writes a file
+of a process's history: a replay redoes all of them. CU A (the real composition root,
+`open_compute_unit`, with the committed test JWK and Arweave checkpoint creation on) evaluates them from nonce 0, then writes a file
 checkpoint and uploads an Arweave checkpoint (SIGUSR2's `checkpoint_all`). One more message is
 sent; the time to its ``/result`` is measured for a CU starting
 
@@ -119,7 +119,7 @@ async def bench(urls: dict[str, Any], tmp: Path, pid: str, mids: list[str], more
     a_config = config(urls, tmp / "a", modules, WALLET=jwk, DISABLE_PROCESS_CHECKPOINT_CREATION="false")
     figures: dict[str, Any] = {}
     async with open_compute_unit(a_config) as a:
-        figures["replay_to_last_s"], start, _ = await timed_result(a, pid, mids[-1])
+        figures["replay_to_last_s"], _, _ = await timed_result(a, pid, mids[-1])
         hot = a.runner.memcache.peek(pid)
         figures["memory_bytes"] = a.runner.memcache.usage()["calculatedSize"]
         async with a.events.subscribe(pid, buffer=100) as events:
