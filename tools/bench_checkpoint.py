@@ -10,8 +10,8 @@ each add 16 MiB of pseudo-random hex text to its memory (so gzip halves it: neit
 nor the worst case), then ``--history`` small messages (a counter), which stand for the rest
 of a process's history: a replay redoes all of them. CU A (the real composition root,
 `open_compute_unit`, with the committed test JWK and Arweave checkpoint creation on) evaluates
-them from nonce 0, then writes a file checkpoint and uploads an Arweave checkpoint (SIGUSR2's `checkpoint_all`). One more message is
-sent; the time to its ``/result`` is measured for a CU starting
+them from nonce 0, then writes a file checkpoint and uploads an Arweave checkpoint (SIGUSR2's
+`checkpoint_all`). One more message is sent; the time to its ``/result`` is measured for a CU starting
 
 * from the file checkpoint (A restarted on its own stores),
 * from the Arweave checkpoint (fresh stores, ``PROCESS_CHECKPOINT_TRUSTED_OWNERS`` = A): query,
