@@ -49,13 +49,17 @@ class ArweaveCheckpointer:
         self._limiter = limiter
         # process id -> when its last upload succeeded (in memory only, as in the reference §8.5 #37)
         self._uploaded_at: dict[str, float] = {}
+        # processes with a creation under way: a second trigger meanwhile would upload a duplicate
+        self._in_flight: set[str] = set()
 
     @property
     def address(self) -> str:
         return self.signer.address
 
     def throttled(self, process_id: str) -> bool:
-        """True while a checkpoint of the process was uploaded less than the throttle ago."""
+        """True while a checkpoint of the process is being created or was uploaded less than the throttle ago."""
+        if process_id in self._in_flight:
+            return True
         at = self._uploaded_at.get(process_id)
         if at is None:
             return False
@@ -73,6 +77,13 @@ class ArweaveCheckpointer:
         if self.throttled(point.process_id):
             log.debug("arweave checkpoint of %s recently created, not creating another", point.process_id)
             return None
+        self._in_flight.add(point.process_id)
+        try:
+            return await self._create(point, memory)
+        finally:
+            self._in_flight.discard(point.process_id)
+
+    async def _create(self, point: MemoryPoint, memory: MemoryBuffer) -> CheckpointRecord:
         nonce = str(point.nonce or point.ordinate)
         existing = await self.gateway.find_checkpoint(owner=self.address, process_id=point.process_id,
                                                       timestamp=point.timestamp, nonce=nonce, cron=point.cron)

@@ -6,6 +6,8 @@ import gzip
 import hashlib
 
 import pytest
+import trio
+import trio.testing
 
 from aocu.checkpoints import ArweaveCheckpointer
 from aocu.clients import UpstreamError
@@ -99,3 +101,28 @@ async def test_a_failing_record_write_is_tolerated() -> None:
         stores.checkpoints.write_checkpoint_record = broken  # type: ignore[method-assign]
         assert await checkpointer.create(point(3), MEMORY) is not None
         assert len(uploader.uploads) == 1
+
+
+async def test_a_second_trigger_during_an_upload_is_skipped() -> None:
+    async with open_memory_stores() as stores:
+        checkpointer, _, uploader, _ = await make(stores)
+        gate = trio.Event()
+        upload = uploader.upload_data_item
+
+        async def slow(raw: bytes, *, item_id: str | None = None) -> str:
+            await gate.wait()
+            return await upload(raw, item_id=item_id)
+
+        uploader.upload_data_item = slow  # type: ignore[method-assign]
+        results: list[object] = []
+
+        async def create(nonce: int) -> None:
+            results.append(await checkpointer.create(point(nonce), MEMORY))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(create, 3)
+            await trio.testing.wait_all_tasks_blocked()
+            assert checkpointer.throttled(PID)
+            await create(4)                             # skipped: the first is still uploading
+            gate.set()
+        assert results[0] is None and results[1] is not None and len(uploader.uploads) == 1
