@@ -18,6 +18,11 @@ them from nonce 0, then writes a file checkpoint and uploads an Arweave checkpoi
   download, signature verification, gunzip and SHA-256 check included,
 * by replay from nonce 0 (fresh stores, no trusted checkpoint).
 
+The committed Lua fixture has a 128 MiB memory maximum; for larger sizes build it with more::
+
+    LUA_MAXIMUM_MEMORY=2GB OUT_DIR=/tmp/bigmods BUILD_DIR=/tmp/bigmods/.build tools/testmodules/build.sh
+    .venv/bin/python tools/bench_checkpoint.py --sizes 1024 --module /tmp/bigmods/lua_process_gen2.wasm
+
 The compiled module is cached across the CUs (shared ``WASM_BINARY_FILE_DIRECTORY``), so the
 figures are the starting point's cost, not a compile. Figures go to docs/performance.md.
 """
@@ -66,8 +71,8 @@ def start_devnet(directory: Path) -> tuple[subprocess.Popen[bytes], dict[str, An
     raise SystemExit("devnet did not start")
 
 
-def populate(gateway: str, mib: int, history: int) -> tuple[str, list[str], str]:
-    binary = (ROOT / "tests/fixtures/modules/lua_process_gen2.wasm").read_bytes()
+def populate(gateway: str, mib: int, history: int, module: Path) -> tuple[str, list[str], str]:
+    binary = module.read_bytes()
     with httpx.Client(base_url=f"{gateway}/_devnet", timeout=120) as http:
         module = http.post("/modules", params={"format": "wasm32-unknown-emscripten2", "memory-limit": "4-gb"},
                            content=binary).raise_for_status().json()["id"]
@@ -151,13 +156,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100,1024", help="process memory sizes in MiB, comma separated")
     parser.add_argument("--history", type=int, default=2000, help="small messages after the allocating ones")
+    parser.add_argument("--module", type=Path, default=ROOT / "tests/fixtures/modules/lua_process_gen2.wasm",
+                        help="a gen 2 Lua fixture build; the committed one stops at 128 MiB of memory")
     args = parser.parse_args()
     for mib in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as name:
             tmp = Path(name)
             devnet, urls = start_devnet(tmp / "devnet")
             try:
-                pid, mids, more = populate(urls["gateway"], mib, args.history)
+                pid, mids, more = populate(urls["gateway"], mib, args.history, args.module)
                 f = trio.run(bench, urls, tmp, pid, mids, more)
                 blobs = sorted((tmp / "devnet").rglob("blobs/*/*"), key=lambda p: p.stat().st_size)
                 upload = blobs[-1].stat().st_size if blobs else 0
