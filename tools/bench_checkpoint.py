@@ -5,7 +5,7 @@ Usage::
     .venv/bin/python tools/bench_checkpoint.py [--sizes 100,1024] [--history 2000]
 
 For each size (MiB of process memory): starts the devnet in a subprocess, publishes
-the project's Lua fixture with a 4 GiB memory limit, spawns a process and sends messages that
+the project's Lua fixture (gen 3 glue: a 4 GiB heap) with a 4 GiB memory limit, spawns a process and sends messages that
 each add 16 MiB of pseudo-random hex text to its memory (so gzip halves it: neither the best
 nor the worst case), then ``--history`` small messages (a counter), which stand for the rest
 of a process's history: a replay redoes all of them. CU A (the real composition root,
@@ -21,7 +21,7 @@ them from nonce 0, then writes a file checkpoint and uploads an Arweave checkpoi
 The committed Lua fixture has a 128 MiB memory maximum; for larger sizes build it with more::
 
     LUA_MAXIMUM_MEMORY=2GB OUT_DIR=/tmp/bigmods BUILD_DIR=/tmp/bigmods/.build tools/testmodules/build.sh
-    .venv/bin/python tools/bench_checkpoint.py --sizes 1024 --module /tmp/bigmods/lua_process_gen2.wasm
+    .venv/bin/python tools/bench_checkpoint.py --sizes 1024 --module /tmp/bigmods/lua_process_gen3.wasm
 
 The compiled module is cached across the CUs (shared ``WASM_BINARY_FILE_DIRECTORY``), so the
 figures are the starting point's cost, not a compile. Figures go to docs/performance.md.
@@ -88,10 +88,10 @@ def start_devnet(directory: Path) -> tuple[subprocess.Popen[bytes], dict[str, An
     raise SystemExit("devnet did not start")
 
 
-def populate(gateway: str, mib: int, history: int, module: Path) -> tuple[str, list[str], str]:
+def populate(gateway: str, mib: int, history: int, module: Path, fmt: str) -> tuple[str, list[str], str]:
     binary = module.read_bytes()
     with httpx.Client(base_url=f"{gateway}/_devnet", timeout=120) as http:
-        module = http.post("/modules", params={"format": "wasm32-unknown-emscripten2", "memory-limit": "4-gb"},
+        module = http.post("/modules", params={"format": fmt, "memory-limit": "4-gb"},
                            content=binary).raise_for_status().json()["id"]
         pid = http.post("/processes", json={"module": module}).raise_for_status().json()["id"]
         tags = [{"name": "Action", "value": "Eval"}]
@@ -135,6 +135,10 @@ async def timed_result(cu: ComputeUnit, pid: str, mid: str) -> tuple[float, str,
     return elapsed, start, result.get("Output")
 
 
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 async def bench(urls: dict[str, Any], tmp: Path, pid: str, mids: list[str], more: str) -> dict[str, Any]:
     modules = tmp / "modules"
     jwk = TEST_JWK.read_text()
@@ -156,12 +160,15 @@ async def bench(urls: dict[str, Any], tmp: Path, pid: str, mids: list[str], more
                 if event.type == "checkpoint-written":
                     figures[f"{event.kind}_write_s"] = event.elapsed_ms / 1000
         assert hot is not None
+    figures["rss_a"] = peak_rss_mib()
     b_env = {"WALLET": test_wallet_jwk("bench-b")}
     async with open_compute_unit(a_config) as restarted:
         figures["file_s"], figures["file_start"], out_file = await timed_result(restarted, pid, more)
+    figures["rss_file"] = peak_rss_mib()
     b_config = config(urls, tmp / "b", modules, PROCESS_CHECKPOINT_TRUSTED_OWNERS=a_config.wallet.address, **b_env)
     async with open_compute_unit(b_config) as b:
         figures["arweave_s"], figures["arweave_start"], out_arweave = await timed_result(b, pid, more)
+    figures["rss_arweave"] = peak_rss_mib()
     c_config = config(urls, tmp / "c", modules, **b_env)
     async with open_compute_unit(c_config) as c:
         figures["replay_s"], figures["replay_start"], out_replay = await timed_result(c, pid, more)
@@ -173,22 +180,24 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100,1024", help="process memory sizes in MiB, comma separated")
     parser.add_argument("--history", type=int, default=2000, help="small messages after the allocating ones")
-    parser.add_argument("--module", type=Path, default=ROOT / "tests/fixtures/modules/lua_process_gen2.wasm",
-                        help="a gen 2 Lua fixture build; the committed one stops at 128 MiB of memory")
+    parser.add_argument("--module", type=Path, default=ROOT / "tests/fixtures/modules/lua_process_gen3.wasm",
+                        help="a Lua fixture build; the committed ones stop at 128 MiB of memory")
+    parser.add_argument("--format", default="wasm32-unknown-emscripten3",
+                        help="its Module-Format (gen 1/2 glue caps the heap at 500 MiB; gen 3 at 4 GiB)")
     args = parser.parse_args()
     for mib in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as name:
             tmp = Path(name)
             devnet, urls = start_devnet(tmp / "devnet")
             try:
-                pid, mids, more = populate(urls["gateway"], mib, args.history, args.module)
+                pid, mids, more = populate(urls["gateway"], mib, args.history, args.module, args.format)
                 f = trio.run(bench, urls, tmp, pid, mids, more)
                 blobs = sorted((tmp / "devnet").rglob("blobs/*/*"), key=lambda p: p.stat().st_size)
                 upload = blobs[-1].stat().st_size if blobs else 0
             finally:
                 devnet.terminate()
                 devnet.wait(10)
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        rss = peak_rss_mib()
         print(f"process memory {f['memory_bytes'] / (1 << 20):.0f} MiB ({max(1, mib // CHUNK_MIB)} messages of "
               f"{CHUNK_MIB} MiB, then {args.history} small ones; "
               f"Arweave item {upload / (1 << 20):.0f} MiB gzip)")
@@ -198,7 +207,8 @@ def main() -> int:
         print(f"  /result of the next message, cold: from the file checkpoint {f['file_s']:.2f} s "
               f"[{f['file_start']}], from the Arweave checkpoint {f['arweave_s']:.2f} s [{f['arweave_start']}], "
               f"by replay from nonce 0 {f['replay_s']:.2f} s [{f['replay_start']}]")
-        print(f"  peak RSS so far {rss:.0f} MiB")
+        print(f"  peak RSS of this process after CU A {f['rss_a']:.0f} MiB, after the file start "
+              f"{f['rss_file']:.0f} MiB, after the Arweave start {f['rss_arweave']:.0f} MiB, at the end {rss:.0f} MiB")
     return 0
 
 
