@@ -31,6 +31,9 @@ __all__ = [
     "js_parse_int",
     "owner_at",
     "parse_tags",
+    "plain_int",
+    "plain_owner",
+    "plain_tags",
     "tag_values",
     "tags_at",
 ]
@@ -125,14 +128,9 @@ def tags_at(obj: Mapping[str, Any], key: str, path: str, *, default_empty: bool 
     raw = obj.get(key)
     if raw is None and default_empty:
         return ()
-    if type(raw) is list:
-        # The common case, checked without building a JSON path per tag (a page has thousands);
-        # anything unexpected takes the detailed path below for its error message.
-        try:
-            if all(type(t) is dict and type(t["name"]) is str and type(t["value"]) is str for t in raw):
-                return tuple(Tag(t["name"], t["value"]) for t in raw)
-        except KeyError:
-            pass
+    fast = plain_tags(raw)
+    if fast is not None:
+        return fast
     items = as_list(raw, join(path, key))
     tags: list[Tag] = []
     for i, item in enumerate(items):
@@ -140,6 +138,35 @@ def tags_at(obj: Mapping[str, Any], key: str, path: str, *, default_empty: bool 
         tag = as_object(item, where)
         tags.append(Tag(as_str(tag.get("name"), join(where, "name")), as_str(tag.get("value"), join(where, "value"))))
     return tuple(tags)
+
+
+def plain_tags(raw: object) -> tuple[Tag, ...] | None:
+    """Tags in the common, valid shape, checked without building a JSON path per tag (a page has
+    thousands); None for anything else, which the detailed readers then reject or accept."""
+    if type(raw) is list:
+        try:
+            if all(type(t) is dict and type(t["name"]) is str and type(t["value"]) is str for t in raw):
+                return tuple(Tag(t["name"], t["value"]) for t in raw)
+        except KeyError:
+            pass
+    return None
+
+
+def plain_owner(raw: object) -> Owner | None:
+    """``{address, key}`` with both strings, else None (see `owner_at` for the error)."""
+    if type(raw) is dict:
+        address, key = raw.get("address"), raw.get("key")
+        if type(address) is str and type(key) is str:
+            return Owner(address=address, key=key)
+    return None
+
+
+def plain_int(value: str | None) -> int | None:
+    """``parseInt`` of a plain decimal string (the SU's numbers); None for anything else, which
+    `js_parse_int` then reads the JS way (``"10s"``, hex, whitespace, signs)."""
+    if value is not None and len(value) <= 18 and value.isascii() and value.isdigit():
+        return int(value)
+    return None
 
 
 def parse_tags(tags: Sequence[Tag]) -> dict[str, str | list[str]]:

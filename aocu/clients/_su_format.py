@@ -23,6 +23,9 @@ from ._parse import (
     join,
     js_parse_int,
     owner_at,
+    plain_int,
+    plain_owner,
+    plain_tags,
     tag_values,
     tags_at,
 )
@@ -115,7 +118,50 @@ def _cursor(edge: Mapping[str, Any], path: str) -> str:
     return str(cursor)
 
 
+_STR_FIELDS = ("data", "signature", "anchor", "target")
+
+
+def _plain_current_node(node: Mapping[str, Any]) -> tuple[SuMessage, Assignment] | None:
+    """`_parse_current_node` for a scheduled message whose every field has its plain, valid type
+    and whose numbers are plain decimals, without building JSON paths (a third of the CU's own
+    per-message CPU went there); None for anything else, which the detailed reader handles."""
+    assignment = node.get("assignment")
+    message = node.get("message")
+    if type(assignment) is not dict or type(message) is not dict:
+        return None
+    tags = plain_tags(assignment.get("tags"))
+    assignment_id, raw_owner = assignment.get("id"), assignment.get("owner")
+    owner = None if raw_owner is None else plain_owner(raw_owner)
+    if tags is None or (assignment_id is not None and type(assignment_id) is not str) or (
+            raw_owner is not None and owner is None):
+        return None
+    first: dict[str, str] = {}
+    for tag in tags:
+        first.setdefault(tag.name, tag.value)
+    epoch, nonce = plain_int(first.get("Epoch")), plain_int(first.get("Nonce"))
+    timestamp, height = plain_int(first.get("Timestamp")), plain_int(first.get("Block-Height"))
+    message_id, message_owner = message.get("id"), plain_owner(message.get("owner"))
+    raw_tags = message.get("tags")
+    message_tags = () if raw_tags is None else plain_tags(raw_tags)
+    if (epoch is None or nonce is None or timestamp is None or height is None or not first.get("Process")
+            or type(message_id) is not str or not message_id or message_owner is None or message_tags is None
+            or any(message.get(k) is not None and type(message.get(k)) is not str for k in _STR_FIELDS)):
+        return None
+    return SuMessage(
+        id=message_id, owner=message_owner, tags=message_tags, data=message.get("data"),
+        signature=message.get("signature"), anchor=message.get("anchor"), target=message.get("target"),
+    ), Assignment(
+        id=assignment_id, owner=owner, tags=tags, process_id=first["Process"], epoch=epoch, nonce=nonce,
+        timestamp=timestamp, block_height=height, hash_chain=first.get("Hash-Chain"),
+        message_id=first.get("Message"), exclude=tag_values(tags, "Exclude"),
+    )
+
+
 def _parse_current_node(node: Mapping[str, Any], path: str) -> tuple[SuMessage | None, Assignment]:
+    return _plain_current_node(node) or _read_current_node(node, path)
+
+
+def _read_current_node(node: Mapping[str, Any], path: str) -> tuple[SuMessage | None, Assignment]:
     # mapNode (ao-su.js): the assignment's tags carry the sequencing; message null = assignment.
     apath = join(path, "assignment")
     assignment = as_object(node.get("assignment"), apath)

@@ -1,7 +1,9 @@
 """Wall-clock deadlines for wasm calls through wasmtime's epoch interruption.
 
 One daemon thread per process advances the shared engine's epoch every
-`TICK_S`; a store whose deadline passes traps with ``TrapCode.INTERRUPT``
+`TICK_S`, started by the first deadline (a CU without ``deadline_s`` never
+wakes it: 100 GIL round trips a second cost about 2% of an evaluation's CPU);
+a store whose deadline passes traps with ``TrapCode.INTERRUPT``
 (stack.md §3e: about 1.3x on tight loops, measured in tools/bench_wasm.py).
 Threads cannot be cancelled, so this is the only way to stop a runaway
 unmetered module.
@@ -34,11 +36,15 @@ def _tick() -> None:
 
 
 def register(engine: wasmtime.Engine) -> None:
-    """Advance ``engine``'s epoch from the shared ticker thread."""
-    global _ticker
+    """Advance ``engine``'s epoch from the shared ticker thread (once a deadline needs it)."""
     with _lock:
         if engine not in _engines:
             _engines.append(engine)
+
+
+def _start_ticker() -> None:
+    global _ticker
+    with _lock:
         if _ticker is None:
             _ticker = threading.Thread(target=_tick, name="aocu-wasm-epoch", daemon=True)
             _ticker.start()
@@ -52,8 +58,12 @@ def no_deadline(store: wasmtime.Store) -> None:
 @contextmanager
 def deadline(store: wasmtime.Store, seconds: float | None) -> Iterator[None]:
     """Trap wasm running in ``store`` once ``seconds`` of wall clock have passed."""
-    ticks = _NEVER if seconds is None else max(1, math.ceil(seconds / TICK_S)) + 1
-    store.set_epoch_deadline(ticks)
+    if seconds is None:             # the store's deadline is already _NEVER (no_deadline, finally below)
+        yield
+        return
+    if _ticker is None:
+        _start_ticker()
+    store.set_epoch_deadline(max(1, math.ceil(seconds / TICK_S)) + 1)
     try:
         yield
     finally:

@@ -25,7 +25,7 @@ from ._glue import EmscriptenGlue
 from ._helpers import FIRST_DYNCALL_SLOT, SLOT_SET_THREW, SLOT_STACK_RESTORE, SLOT_STACK_SAVE
 from ._inline import GAS_LIMIT_EXPORT, GAS_USED_EXPORT, TEMP_RET0_EXPORT
 from ._memory import LinearMemory
-from ._raw import RawCall, host_func
+from ._raw import RawCall, RawGlobal, host_func
 from ._traps import handle_error_from_trap
 
 if TYPE_CHECKING:
@@ -73,8 +73,8 @@ class Instance:
         impls["metering_gasUsed"] = self._metering_gas_used
         if module.temp_ret0_inlined:
             # the module keeps tempRet0 in a global now; any other way in (a table) must see the same value
-            impls["getTempRet0"] = lambda: self._temp_ret0.value(self._store)
-            impls["setTempRet0"] = lambda value: self._temp_ret0.set_value(self._store, wasmtime.Val.i32(value))
+            impls["getTempRet0"] = lambda: self._temp_ret0.get()
+            impls["setTempRet0"] = lambda value: self._temp_ret0.set(value)
         # FS imports need the memory, which exists only after instantiation:
         # bind them through a late-bound table.
         late: dict[str, Callable[..., Any]] = {}
@@ -123,11 +123,11 @@ class Instance:
             raise ModuleLinkError("module exports no memory")
         self.mem = LinearMemory(store, memory, fmt.memory64)
         if module.gas_inlined:
-            self._gas_used = self._ex[GAS_USED_EXPORT]
+            self._gas_used = RawGlobal(store, self._ex[GAS_USED_EXPORT])
             self._gas_limit = self._clamped_limit()
             self._ex[GAS_LIMIT_EXPORT].set_value(store, wasmtime.Val.i64(self._gas_limit))
         if module.temp_ret0_inlined:
-            self._temp_ret0 = self._ex[TEMP_RET0_EXPORT]
+            self._temp_ret0 = RawGlobal(store, self._ex[TEMP_RET0_EXPORT])
         glue.mem = self.mem
         glue.exports = self._ex
         if fmt.gen == 4:
@@ -161,7 +161,7 @@ class Instance:
         store = self._store
         oog = host_func(store, wasmtime.FuncType([], []), out_of_gas, self, self._keepalive)
         exports = wasmtime.Instance(store, self.module.gas_module, [oog]).exports(store)
-        self._gas_used = exports["used"]
+        self._gas_used = RawGlobal(store, exports["used"])
         exports["limit"].set_value(store, wasmtime.Val.i64(self._clamped_limit()))
         return exports
 
@@ -181,7 +181,7 @@ class Instance:
         """``metering.usegas`` reached other than through an inlined call (see _inline): same meaning."""
         from ._errors import OutOfGas
         used = (self.gas_used + amount + (1 << 63)) % (1 << 64) - (1 << 63)      # i64.add wraps
-        self._gas_used.set_value(self._store, wasmtime.Val.i64(used))
+        self._gas_used.set(used)
         if used > self._gas_limit:
             raise OutOfGas()
 
@@ -215,7 +215,7 @@ class Instance:
 
     @property
     def gas_used(self) -> int:
-        return int(self._gas_used.value(self._store))
+        return self._gas_used.get()
 
     # -- boot ------------------------------------------------------------------------
     def _boot(self) -> None:
@@ -288,7 +288,7 @@ class Instance:
     def _handle_once(self, message: dict[str, Any], env: dict[str, Any]) -> dict[str, Any]:
         module = self.module
         self.glue.block_height = message.get("Block-Height")
-        self._gas_used.set_value(self._store, wasmtime.Val.i64(0))      # gas.refill()
+        self._gas_used.set(0)                                              # gas.refill()
         msg_text = module.stringify(message)
         env_text = module.stringify(env)
         self._host_error = None
@@ -369,7 +369,7 @@ class Instance:
         module continue exactly where this one is (deterministic replay).
         """
         glue = self.glue
-        temp_ret0 = self._temp_ret0.value(self._store) if self.module.temp_ret0_inlined else glue.temp_ret0
+        temp_ret0 = self._temp_ret0.get() if self.module.temp_ret0_inlined else glue.temp_ret0
         return HostState(glue.date_now, temp_ret0, glue.tzset_done, _fs.detached_copy(self.fs),
                          dict(self.asyncify.drive_sizes()))
 
@@ -377,7 +377,7 @@ class Instance:
         glue = self.glue
         glue.date_now, glue.temp_ret0, glue.tzset_done = state.date_now, state.temp_ret0, state.tzset_done
         if self.module.temp_ret0_inlined:
-            self._temp_ret0.set_value(self._store, wasmtime.Val.i32(state.temp_ret0))
+            self._temp_ret0.set(state.temp_ret0)
         self.fs = _fs.attached_copy(state.fs, self.module.options, glue)
         self.asyncify.restore_drive_sizes(state.weavedrive_sizes)
         # FS imports look the filesystem up through this instance on every call

@@ -109,3 +109,29 @@ class RawCall:
         if trap:
             raise wasmtime.Trap._from_ptr(trap)
         return getattr(buf[0], self._result) if self._result else None
+
+
+class RawGlobal:
+    """Reads and writes one i32/i64 global without wasmtime-py's ``Val`` round trip (~2 µs, not ~10)."""
+
+    __slots__ = ("_ctx", "_global", "_kind", "_val")
+
+    def __init__(self, store: wasmtime.Store, global_: wasmtime.Global) -> None:
+        kind = str(global_.type(store).content)
+        if kind not in ("i32", "i64"):
+            raise wasmtime.WasmtimeError(f"unsupported global type {kind}")
+        self._kind = kind
+        self._ctx = store._context()
+        self._global = byref(global_._global)
+        self._val = ffi.wasmtime_val_t()
+        self._val.kind = (ffi.WASMTIME_I32 if kind == "i32" else ffi.WASMTIME_I64).value
+
+    def get(self) -> int:
+        ffi.wasmtime_global_get(self._ctx, self._global, byref(self._val))
+        return int(getattr(self._val.of, self._kind))
+
+    def set(self, value: int) -> None:
+        setattr(self._val.of, self._kind, value)
+        error = ffi.wasmtime_global_set(self._ctx, self._global, byref(self._val))
+        if error:
+            raise wasmtime.WasmtimeError._from_ptr(error)
