@@ -132,6 +132,29 @@ def _tags_from_raw(raw: Any, path: tuple[Any, ...], issues: _Issues) -> Tags:
     return tuple(out)
 
 
+def _nil_or_str(v: Any) -> bool:
+    return v is None or v is UNDEFINED or type(v) is str
+
+
+def _nil_or_int(v: Any) -> bool:
+    return v is None or v is UNDEFINED or type(v) is int
+
+
+def _plainly_valid(envelope: Envelope) -> bool:
+    """True when `validate_envelope` would neither report, coerce nor default anything: every
+    field already has its plain type (what the SU pages give); else the detailed check runs."""
+    m, g = envelope.message, envelope.ao_global
+    return (_nil_or_str(envelope.deep_hash) and _nil_or_str(envelope.cron) and type(envelope.name) is str
+            and _nil_or_str(envelope.assignment_id) and _nil_or_str(m.id) and _nil_or_str(m.signature)
+            and type(m.owner) is str and m.owner != "" and type(m.target) is str and _nil_or_str(m.anchor)
+            and type(m.from_) is str and m.from_ != "" and _nil_or_str(m.forwarded_by)
+            and type(m.tags) is tuple and all(type(t) is Tag for t in m.tags)
+            and _nil_or_int(m.epoch) and _nil_or_int(m.nonce) and type(m.timestamp) is int
+            and type(m.block_height) is int and _nil_or_str(m.hash_chain) and type(m.cron) is bool
+            and type(m.read_only) is bool and type(g.process_id) is str and type(g.process_owner) is str
+            and type(g.module_id) is str and type(g.module_owner) is str)
+
+
 def validate_envelope(envelope: Envelope) -> Envelope:
     """``messageSchema.parse``: check the envelope, coerce, default (§2.10.3).
 
@@ -139,6 +162,8 @@ def validate_envelope(envelope: Envelope) -> Envelope:
     false. Raises `InvalidMessageError` with the reference's rendering of the Zod issues, e.g.
     ``'Owner': String must contain at least 1 character(s).`` (HTTP 500).
     """
+    if _plainly_valid(envelope):
+        return envelope                  # nothing to report, coerce or default
     issues = _Issues()
     issues.string(("deepHash",), envelope.deep_hash, nullish=True)
     issues.string(("cron",), envelope.cron, nullish=True)

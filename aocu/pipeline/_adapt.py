@@ -8,9 +8,11 @@ Pure functions, no I/O.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from aocu import domain
+from aocu.arweave import address_from
 from aocu.clients import ProcessMeta as SuProcessMeta
 from aocu.clients import ScheduledMessage, TransactionMeta
 from aocu.stores import ModuleRecord, ProcessRecord
@@ -149,6 +151,10 @@ class DurableLocations:
             await self.put(kind, key, CachedLocation(location=entry.location, expires_at=0.0))
 
 
+#: A stream's messages mostly come from a few signers; decoding each 512-byte key again is wasted.
+_address_from = lru_cache(maxsize=1024)(address_from)
+
+
 def envelope_from_scheduled(item: ScheduledMessage, ao_global: domain.AoGlobal) -> domain.Envelope:
     """`aocu.domain.envelope_from_su_node` for a page item the SU client has already validated.
 
@@ -156,7 +162,6 @@ def envelope_from_scheduled(item: ScheduledMessage, ao_global: domain.AoGlobal) 
     turning the typed item back into JSON and validating every tag a second time, which cost as
     much CPU per message as a small module's ``handle``.
     """
-    from aocu.arweave import address_from
     from aocu.domain._tags import map_forwarded_by, map_from
     from aocu.jsjson import UNDEFINED
 
@@ -165,7 +170,7 @@ def envelope_from_scheduled(item: ScheduledMessage, ao_global: domain.AoGlobal) 
     nonce, timestamp = assignment.nonce, assignment.timestamp
     fields: dict[str, Any] = {}
     if message is not None:
-        address = address_from(message.owner.address, message.owner.key)
+        address = _address_from(message.owner.address, message.owner.key)
         tags = message.tags
         fields = {
             "id": message.id, "signature": message.signature, "data": message.data, "owner": address,

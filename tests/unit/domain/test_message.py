@@ -261,3 +261,29 @@ def test_map_node_without_assignment_tags_or_owner() -> None:
     assert is_nan(env.message.nonce) and is_nan(env.message.timestamp) and env.message.target is UNDEFINED
     with pytest.raises(InvalidMessageError, match=r"^Invalid owner on message message-123$"):
         envelope_from_su_node(su_node(message=su_message(owner=None)), make_ao_global())
+
+
+@pytest.mark.parametrize("change", [
+    {}, {"anchor": None}, {"signature": UNDEFINED}, {"epoch": None}, {"hash_chain": UNDEFINED},
+    {"forwarded_by": "f"}, {"cron": True}, {"read_only": True},
+])
+def test_plain_envelopes_pass_unchanged_as_the_detailed_check_would(change: dict, monkeypatch) -> None:
+    from aocu.domain import _message
+
+    env = envelope_from_su_node(su_node(message=su_message()), make_ao_global())
+    env = replace(env, message=replace(env.message, **change))
+    assert _message._plainly_valid(env)
+    fast = validate_envelope(env)
+    monkeypatch.setattr(_message, "_plainly_valid", lambda _e: False)
+    assert fast is env and validate_envelope(env) == env
+
+
+@pytest.mark.parametrize("change", [
+    {"owner": ""}, {"from_": ""}, {"timestamp": "1700000003000"}, {"read_only": UNDEFINED}, {"nonce": 1.0},
+    {"block_height": True}, {"tags": [{"name": "a", "value": "b"}]}, {"target": UNDEFINED},
+])
+def test_anything_else_takes_the_detailed_check(change: dict) -> None:
+    from aocu.domain import _message
+
+    env = envelope_from_su_node(su_node(message=su_message()), make_ao_global())
+    assert not _message._plainly_valid(replace(env, message=replace(env.message, **change)))
