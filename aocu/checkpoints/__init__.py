@@ -18,7 +18,7 @@ from ._format import (
     encode_memory,
     point_of,
 )
-from ._items import Ans104Signer, Ans104Verifier, ItemSigner, ItemVerifier, SignedItem, VerifiedItem, assemble_item
+from ._items import Ans104Signer, Ans104Verifier, ItemSigner, ItemVerifier, SignedItem, assemble_item
 from ._load import CheckpointFinder, CheckpointGateway, FinderSettings, Found, Replay
 
 __all__ = [
@@ -37,7 +37,6 @@ __all__ = [
     "ItemVerifier",
     "Replay",
     "SignedItem",
-    "VerifiedItem",
     "assemble_item",
     "check_item",
     "check_memory",

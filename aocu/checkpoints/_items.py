@@ -8,8 +8,8 @@ A gateway serves a data item's *data* at ``/raw/<id>``, not its signed bytes, so
 checkpoint is re-assembled for verification (`assemble_item`) from what the gateway's GraphQL
 index says of it (``signature``, ``owner.key``, ``anchor``, ``recipient``, ``tags``: the
 ``GetProcesses`` query the CU already sends) and its ``/raw`` data. The tags are re-serialised
-in their listed order; arbundles' encoding is canonical, so an item built by arbundles or by us
-round-trips to the bytes that were signed, and anything else fails verification (safe side).
+in their listed order for the deep hash; arbundles' encoding is canonical, so an item built by
+arbundles or by us verifies, and anything else fails verification (the safe side).
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ from typing import Protocol
 from aocu.arweave import (
     ArweaveSigner,
     DataItem,
-    DataItemError,
-    parse_data_item,
     serialize_data_item,
     sign_data_item,
     verify_data_item,
@@ -32,8 +30,7 @@ from aocu.model import Tag
 
 from ._format import CheckpointRejected
 
-__all__ = ["Ans104Signer", "Ans104Verifier", "ItemSigner", "ItemVerifier", "SignedItem", "VerifiedItem",
-           "assemble_item"]
+__all__ = ["Ans104Signer", "Ans104Verifier", "ItemSigner", "ItemVerifier", "SignedItem", "assemble_item"]
 
 #: ANS-104 signature type 1 (Arweave RSA-PSS): 512-byte signature and owner (RSA-4096 modulus).
 ARWEAVE_SIGNATURE_TYPE = 1
@@ -44,16 +41,6 @@ ARWEAVE_KEY_BYTES = 512
 class SignedItem:
     id: str
     raw: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class VerifiedItem:
-    """A data item whose signature checked out."""
-
-    id: str
-    owner_address: str
-    tags: tuple[Tag, ...]
-    data: bytes
 
 
 class ItemSigner(Protocol):
@@ -68,8 +55,8 @@ class ItemSigner(Protocol):
 
 
 class ItemVerifier(Protocol):
-    def verify(self, raw: bytes) -> VerifiedItem:
-        """Parse and check the signature; `CheckpointRejected` saying why when it does not hold."""
+    def verify(self, item: DataItem) -> None:
+        """Check the item's signature; `CheckpointRejected` saying why when it does not hold."""
         ...
 
 
@@ -83,20 +70,16 @@ def _b64url_decode(text: str | None, what: str) -> bytes:
 
 
 def assemble_item(*, signature: str | None, owner_key: str, anchor: str | None, target: str | None,
-                  tags: Sequence[Tag], data: bytes) -> bytes:
-    """The ANS-104 bytes of an Arweave-signed item from its indexed header fields and its data."""
+                  tags: Sequence[Tag], data: bytes) -> DataItem:
+    """The Arweave-signed data item an index entry and its data describe (``data`` is not copied)."""
     sig = _b64url_decode(signature, "signature")
     owner = _b64url_decode(owner_key, "owner key")
     if len(sig) != ARWEAVE_KEY_BYTES or len(owner) != ARWEAVE_KEY_BYTES:
         raise CheckpointRejected(f"not an Arweave-signed item (signature {len(sig)} bytes, owner "
                                  f"{len(owner)} bytes; {ARWEAVE_KEY_BYTES} expected)")
-    item = DataItem(signature_type=ARWEAVE_SIGNATURE_TYPE, signature=sig, owner=owner,
+    return DataItem(signature_type=ARWEAVE_SIGNATURE_TYPE, signature=sig, owner=owner,
                     target=_b64url_decode(target, "recipient"), anchor=_b64url_decode(anchor, "anchor"),
-                    tags=tuple(tags), data=data)
-    try:
-        return serialize_data_item(item)
-    except (DataItemError, ValueError, TypeError) as exc:
-        raise CheckpointRejected(f"the indexed fields do not make a data item: {exc}") from None
+                    tags=tuple(Tag(t.name, t.value) for t in tags), data=data)
 
 
 class Ans104Signer:
@@ -117,12 +100,6 @@ class Ans104Signer:
 class Ans104Verifier:
     """`ItemVerifier` for Arweave-signed ANS-104 items (`aocu.arweave.verify_data_item`)."""
 
-    def verify(self, raw: bytes) -> VerifiedItem:
-        try:
-            item = parse_data_item(raw)
-        except DataItemError as exc:
-            raise CheckpointRejected(f"not a data item: {exc}") from None
+    def verify(self, item: DataItem) -> None:
         if not verify_data_item(item):
             raise CheckpointRejected(f"the signature of {item.id} does not verify")
-        return VerifiedItem(item.id, item.owner_address, tuple(Tag(t.name, t.value) for t in item.tags),
-                            bytes(item.data))

@@ -21,6 +21,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol
 
 import trio
@@ -224,17 +225,35 @@ class CheckpointFinder:
                               trusted: frozenset[str]) -> tuple[MemoryPoint, bytes]:
         meta = await self.gateway.load_transaction_meta(candidate.id)
         data = await self.gateway.load_transaction_data(candidate.id, max_bytes=self.settings.max_download_bytes)
+        item = assemble_item(signature=meta.signature, owner_key=meta.owner.key, anchor=meta.anchor,
+                             target=meta.recipient, tags=meta.tags, data=data)
+        # cheap checks first: nothing is inflated for an untrusted owner or another process
+        check_item(item_id=item.id, expected_id=candidate.id, owner_address=item.owner_address, trusted=trusted,
+                   tags=item.tags, listed_tags=candidate.tags, process_id=process_id, module_id=module_id)
+        point = point_of(item.tags)
+        encoding = first_tag(item.tags, "Content-Encoding")
+        errors: list[CheckpointRejected] = []
+        inflated: list[bytes] = []
 
-        def verify() -> tuple[MemoryPoint, bytes]:
-            raw = assemble_item(signature=meta.signature, owner_key=meta.owner.key, anchor=meta.anchor,
-                                target=meta.recipient, tags=meta.tags, data=data)
-            item = self.verifier.verify(raw)
-            check_item(item_id=item.id, expected_id=candidate.id, owner_address=item.owner_address,
-                       trusted=trusted, tags=item.tags, listed_tags=candidate.tags, process_id=process_id,
-                       module_id=module_id)
-            memory = decode_memory(item.data, first_tag(item.tags, "Content-Encoding"),
-                                   max_bytes=self.settings.max_memory_bytes)
-            check_memory(item.tags, memory)
-            return point_of(item.tags), memory
+        def verify() -> None:
+            try:
+                self.verifier.verify(item)
+            except CheckpointRejected as exc:
+                errors.append(exc)
 
-        return await trio.to_thread.run_sync(verify, limiter=self._limiter)
+        def inflate() -> None:
+            try:
+                memory = decode_memory(item.data, encoding, max_bytes=self.settings.max_memory_bytes)
+                check_memory(item.tags, memory)
+                inflated.append(memory)
+            except CheckpointRejected as exc:
+                errors.append(exc)
+
+        # the signature's deep hash and the gunzip are each one pass over hundreds of MiB, and
+        # both release the GIL: side by side, the memory is not used unless both pass
+        async with trio.open_nursery() as nursery:
+            for work in (verify, inflate):
+                nursery.start_soon(partial(trio.to_thread.run_sync, work, limiter=self._limiter))
+        if errors:
+            raise errors[0]
+        return point, inflated[0]

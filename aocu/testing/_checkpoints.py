@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aocu.arweave import DataItemError, parse_data_item, serialize_data_item, signature_data
-from aocu.checkpoints import CheckpointRejected, SignedItem, VerifiedItem
+from aocu.arweave import DataItem, serialize_data_item, signature_data
+from aocu.checkpoints import CheckpointRejected, SignedItem
 from aocu.devnet._ans104 import build_data_item
 from aocu.devnet._ids import FakeWallet, fake_signature_valid
 from aocu.model import Tag
@@ -36,11 +36,6 @@ class FakeItemSigner:
 class FakeItemVerifier:
     """`aocu.checkpoints.ItemVerifier` for items signed by any `FakeWallet` (refuses real RSA ones)."""
 
-    def verify(self, raw: bytes) -> VerifiedItem:
-        try:
-            item = parse_data_item(raw)
-        except DataItemError as exc:
-            raise CheckpointRejected(f"not a data item: {exc}") from None
+    def verify(self, item: DataItem) -> None:
         if not fake_signature_valid(item.owner, signature_data(item), item.signature):
             raise CheckpointRejected(f"the signature of {item.id} does not verify")
-        return VerifiedItem(item.id, item.owner_address, tuple(item.tags), item.data)
