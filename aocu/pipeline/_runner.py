@@ -56,8 +56,11 @@ PERSIST_BATCH = 200
 PERSIST_EVERY_MS = 100.0
 #: Messages handed to the wasm thread in one hop when they are already queued.
 EVALUATE_BATCH = 32
+#: Stages pass lists of up to this many messages (a page's worth at a time): a channel hop per
+#: message cost the trio thread as much as the SU page parsing.
 HYDRATE_BATCH = 64
-STAGE_BUFFER = 64
+#: Lists a stage may have queued ahead of the next one (backpressure: at most ~2 batches each).
+STAGE_BUFFER = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,9 +258,9 @@ class ProcessRunner:
         stream_id = f"verify-{process_id[:8]}"
         outcome = RunOutcome(point=point)
         async with trio.open_nursery() as nursery:
-            fetched_send, fetched_recv = trio.open_memory_channel[_Work](STAGE_BUFFER)
-            hydrated_send, hydrated_recv = trio.open_memory_channel[_Work](STAGE_BUFFER)
-            evaluated_send, evaluated_recv = trio.open_memory_channel[_Work](STAGE_BUFFER)
+            fetched_send, fetched_recv = trio.open_memory_channel[list[_Work]](STAGE_BUFFER)
+            hydrated_send, hydrated_recv = trio.open_memory_channel[list[_Work]](STAGE_BUFFER)
+            evaluated_send, evaluated_recv = trio.open_memory_channel[list[_Work]](STAGE_BUFFER)
             nursery.start_soon(self._fetch, fetched_send, su, process, ao_global, point, Target(to_timestamp),
                                stream_id)
             nursery.start_soon(self._hydrate, fetched_recv, hydrated_send, process_id, False)
@@ -289,9 +292,9 @@ class ProcessRunner:
         state = _StreamState(live=live, point=point, gas_used=gas_used, eval_time_ms=eval_time_ms)
         try:
             async with trio.open_nursery() as nursery:
-                fetched_send, fetched_recv = trio.open_memory_channel[_Work](STAGE_BUFFER)
-                hydrated_send, hydrated_recv = trio.open_memory_channel[_Work](STAGE_BUFFER)
-                evaluated_send, evaluated_recv = trio.open_memory_channel[_Work](STAGE_BUFFER)
+                fetched_send, fetched_recv = trio.open_memory_channel[list[_Work]](STAGE_BUFFER)
+                hydrated_send, hydrated_recv = trio.open_memory_channel[list[_Work]](STAGE_BUFFER)
+                evaluated_send, evaluated_recv = trio.open_memory_channel[list[_Work]](STAGE_BUFFER)
                 nursery.start_soon(self._fetch, fetched_send, su, process, ao_global, point, target, stream_id)
                 nursery.start_soon(self._hydrate, fetched_recv, hydrated_send, process_id)
                 nursery.start_soon(self._evaluate, hydrated_recv, evaluated_send, state, stream_id, process_id)
@@ -400,7 +403,7 @@ class ProcessRunner:
         return cached[1]
 
     # -- stages ----------------------------------------------------------------------------
-    async def _fetch(self, send: trio.MemorySendChannel[_Work], su: str, process: domain.ProcessMeta,
+    async def _fetch(self, send: trio.MemorySendChannel[list[_Work]], su: str, process: domain.ProcessMeta,
                      ao_global: domain.AoGlobal, point: MemoryPoint | None, target: Target,
                      stream_id: str) -> None:
         async with send:
@@ -413,6 +416,7 @@ class ProcessRunner:
             if crons:
                 merger = await self._cron_merger(crons, process, ao_global, point, target, su)
             first = True
+            batch: list[_Work] = []
             page_started = self._clock_ms()
             async for page in self.scheduler.message_pages(
                     su, process.id, from_timestamp=point.timestamp if point else None,
@@ -424,17 +428,24 @@ class ProcessRunner:
                     t0 = self._clock_ms()
                     envelope = _adapt.envelope_from_scheduled(item, ao_global)
                     if first and point is None and domain.needs_process_message(envelope):
-                        await send.send(_Work(await self._process_message(process, ao_global), t0))
+                        batch.append(_Work(await self._process_message(process, ao_global), t0))
                     first = False
                     verifier.check(envelope)
                     for out in (merger.push(envelope) if merger else (envelope,)):
-                        await send.send(_Work(out, t0))
+                        batch.append(_Work(out, t0))
+                    if len(batch) >= HYDRATE_BATCH:
+                        await send.send(batch)
+                        batch = []
+                if batch:                 # a page's tail goes now, not after the next page arrives
+                    await send.send(batch)
+                    batch = []
                 page_started = self._clock_ms()
             if first and point is None:
-                await send.send(_Work(await self._process_message(process, ao_global), self._clock_ms()))
+                batch.append(_Work(await self._process_message(process, ao_global), self._clock_ms()))
             if merger is not None:
-                for out in merger.finish():
-                    await send.send(_Work(out, self._clock_ms()))
+                batch.extend(_Work(out, self._clock_ms()) for out in merger.finish())
+            if batch:
+                await send.send(batch)
 
     async def _process_message(self, process: domain.ProcessMeta, ao_global: domain.AoGlobal) -> domain.Envelope:
         data = await _adapt.GatewayTransactions(self.gateway).load_transaction_data(process.id)
@@ -453,43 +464,38 @@ class ProcessRunner:
         return domain.CronMerger(schedule, left_most=left, left_ordinate=point.ordinate if point else "0",
                                  right_most_timestamp=right)
 
-    async def _hydrate(self, recv: trio.MemoryReceiveChannel[_Work], send: trio.MemorySendChannel[_Work],
-                       process_id: str, dedupe: bool = True) -> None:
+    async def _hydrate(self, recv: trio.MemoryReceiveChannel[list[_Work]],
+                       send: trio.MemorySendChannel[list[_Work]], process_id: str, dedupe: bool = True) -> None:
         """Hydrate, then drop what was evaluated before (§2.12 step 2).
 
-        The duplicate check is one index probe for everything already queued rather than
-        one query per message (the same predicate as the reference's ``findMessageBefore``).
+        The duplicate check is one index probe per batch rather than one query per message
+        (the same predicate as the reference's ``findMessageBefore``).
         """
         loader = _adapt.GatewayTransactions(self.gateway)
         async with recv, send:
-            async for first in recv:
-                works = [first]
-                while len(works) < HYDRATE_BATCH:
-                    try:
-                        works.append(recv.receive_nowait())
-                    except (trio.WouldBlock, trio.EndOfChannel):
-                        break
+            async for works in recv:
                 candidates = []
                 for work in works:
                     envelope = work.envelope
                     if envelope.cron is None and not envelope.no_save:
                         envelope = work.envelope = await domain.hydrate_envelope(envelope, loader)
                         message = envelope.message
-                        dedupe = _dedupe_id(envelope)
+                        dedupe_id = _dedupe_id(envelope)
                         epoch, nonce = _int_or_none(message.epoch), _int_or_none(message.nonce)
-                        if dedupe is not None and epoch is not None and nonce is not None:
-                            work.dedupe_id = dedupe
-                            candidates.append((dedupe, epoch, nonce))
+                        if dedupe_id is not None and epoch is not None and nonce is not None:
+                            work.dedupe_id = dedupe_id
+                            candidates.append((dedupe_id, epoch, nonce))
                 prior = (await self.stores.messages.find_prior_messages(process_id, candidates)
                          if candidates and dedupe else set())
-                for work in works:
-                    if work.dedupe_id is not None and work.dedupe_id in prior:
-                        continue            # evaluated before: skipped, as the reference does
-                    await send.send(work)
+                # evaluated before: skipped, as the reference does
+                fresh = [work for work in works if work.dedupe_id is None or work.dedupe_id not in prior]
+                if fresh:
+                    await send.send(fresh)
 
-    async def _evaluate(self, recv: trio.MemoryReceiveChannel[_Work], send: trio.MemorySendChannel[_Work],
-                        state: _StreamState, stream_id: str, process_id: str) -> None:
-        """Evaluate in order; whatever is already queued goes to the worker thread in one hop.
+    async def _evaluate(self, recv: trio.MemoryReceiveChannel[list[_Work]],
+                        send: trio.MemorySendChannel[list[_Work]], state: _StreamState, stream_id: str,
+                        process_id: str) -> None:
+        """Evaluate in order; up to EVALUATE_BATCH messages of a batch go to the worker thread in one hop.
 
         A thread hop costs tens of microseconds of CPU and latency, as much as a small message
         takes in wasm: batching what the fetch/hydrate stages have ready keeps it off the
@@ -507,31 +513,28 @@ class ProcessRunner:
             return out
 
         async with recv, send:
-            async for first in recv:
-                works = [first]
-                while len(works) < EVALUATE_BATCH:
-                    try:
-                        works.append(recv.receive_nowait())
-                    except (trio.WouldBlock, trio.EndOfChannel):
-                        break
-                calls = []
-                for w in works:
-                    message_js = domain.module_message_js(w.envelope.message)
-                    env_js = self._env_js(w.envelope.ao_global)
-                    reset = None
-                    if self.options.enable_memory_reset:
-                        reset = await self.reset_init_message(process_id, message_js, env_js)
-                    calls.append((message_js, env_js, reset))
-                results = await trio.to_thread.run_sync(evaluate_batch, calls, limiter=self.wasm_limiter)
-                for work, (evaluated, t0) in zip(works, results, strict=True):
-                    work.evaluated = evaluated
-                    self.events.publish(StageTimed(
-                        process_id=process_id, stream_id=stream_id, stage="evaluate",
-                        message_id=_js_id(work.envelope.message.id), nonce=_int_or_none(work.envelope.message.nonce),
-                        ordinate=work.envelope.ordinate, started_ms=t0, elapsed_ms=evaluated.elapsed_s * 1000))
-                    await send.send(work)
+            async for batch in recv:
+                for start in range(0, len(batch), EVALUATE_BATCH):
+                    works = batch[start:start + EVALUATE_BATCH]
+                    calls = []
+                    for w in works:
+                        message_js = domain.module_message_js(w.envelope.message)
+                        env_js = self._env_js(w.envelope.ao_global)
+                        reset = None
+                        if self.options.enable_memory_reset:
+                            reset = await self.reset_init_message(process_id, message_js, env_js)
+                        calls.append((message_js, env_js, reset))
+                    results = await trio.to_thread.run_sync(evaluate_batch, calls, limiter=self.wasm_limiter)
+                    for work, (evaluated, t0) in zip(works, results, strict=True):
+                        work.evaluated = evaluated
+                        message = work.envelope.message
+                        self.events.publish(StageTimed(
+                            process_id=process_id, stream_id=stream_id, stage="evaluate",
+                            message_id=_js_id(message.id), nonce=_int_or_none(message.nonce),
+                            ordinate=work.envelope.ordinate, started_ms=t0, elapsed_ms=evaluated.elapsed_s * 1000))
+                    await send.send(works)
 
-    async def _persist(self, recv: trio.MemoryReceiveChannel[_Work], state: _StreamState, outcome: RunOutcome,
+    async def _persist(self, recv: trio.MemoryReceiveChannel[list[_Work]], state: _StreamState, outcome: RunOutcome,
                        stream_id: str, module_id: str, process_id: str, write: bool = True) -> None:
         rows: list[EvaluationRow] = []
         records: list[MessageRecord] = []
@@ -551,48 +554,49 @@ class ProcessRunner:
 
         last_flush = self._clock_ms()
         async with recv:
-            async for work in recv:
-                envelope, evaluated = work.envelope, work.evaluated
-                message = envelope.message
-                body = evaluated.result
-                outcome.evaluated += 1
-                outcome.errors += "Error" in body
-                message_id = _js_id(message.id)
-                if message_id is not None and envelope.cron is None:
-                    outcome.results[message_id] = body
-                state.gas_used += int(body.get("GasUsed") or 0)
-                timestamp = _int_or_none(message.timestamp) or 0
-                point = MemoryPoint(
-                    process_id=process_id, timestamp=timestamp, ordinate=envelope.ordinate, cron=envelope.cron,
-                    module_id=module_id, nonce=_int_or_none(message.nonce), epoch=_int_or_none(message.epoch),
-                    block_height=_int_or_none(message.block_height),
-                    assignment_id=envelope.assignment_id if envelope.cron is None else None,
-                    hash_chain=_str_or_none(message.hash_chain))
-                if envelope.cron is not None and state.point is not None:
-                    point = replace(point, assignment_id=state.point.assignment_id,
-                                    hash_chain=state.point.hash_chain)
-                state.point = point
-                if not envelope.no_save:
-                    rows.append(EvaluationRow(
-                        process_id=process_id, timestamp=timestamp, ordinate=envelope.ordinate,
-                        cron=envelope.cron, message_id=message_id if envelope.cron is None else None,
-                        deep_hash=envelope.deep_hash, nonce=_int_or_none(message.nonce),
-                        epoch=_int_or_none(message.epoch), block_height=_int_or_none(message.block_height),
-                        evaluated_at_ms=int(self._clock_ms()), output=stringify(body) or "{}",
-                        has_error=bool(body.get("Error"))))
-                    if work.dedupe_id is not None and point.epoch is not None and point.nonce is not None:
-                        records.append(MessageRecord(process_id=process_id, message_id=work.dedupe_id,
-                                                     epoch=point.epoch, nonce=point.nonce))
-                self.events.publish(MessageEvaluated(
-                    process_id=process_id, stream_id=stream_id, message_id=message_id or "",
-                    nonce=point.nonce, ordinate=envelope.ordinate, cron=envelope.cron,
-                    elapsed_ms=evaluated.elapsed_s * 1000, gas_used=int(body.get("GasUsed") or 0),
-                    error="Error" in body, rolled_back=evaluated.rolled_back,
-                    kind="cron" if envelope.cron is not None else "assignment" if envelope.is_assignment
-                    else "scheduled"))
-                if len(rows) >= PERSIST_BATCH or self._clock_ms() - last_flush >= PERSIST_EVERY_MS:
-                    await flush()
-                    last_flush = self._clock_ms()
+            async for works in recv:
+                for work in works:
+                    envelope, evaluated = work.envelope, work.evaluated
+                    message = envelope.message
+                    body = evaluated.result
+                    outcome.evaluated += 1
+                    outcome.errors += "Error" in body
+                    message_id = _js_id(message.id)
+                    if message_id is not None and envelope.cron is None:
+                        outcome.results[message_id] = body
+                    state.gas_used += int(body.get("GasUsed") or 0)
+                    timestamp = _int_or_none(message.timestamp) or 0
+                    point = MemoryPoint(
+                        process_id=process_id, timestamp=timestamp, ordinate=envelope.ordinate, cron=envelope.cron,
+                        module_id=module_id, nonce=_int_or_none(message.nonce), epoch=_int_or_none(message.epoch),
+                        block_height=_int_or_none(message.block_height),
+                        assignment_id=envelope.assignment_id if envelope.cron is None else None,
+                        hash_chain=_str_or_none(message.hash_chain))
+                    if envelope.cron is not None and state.point is not None:
+                        point = replace(point, assignment_id=state.point.assignment_id,
+                                        hash_chain=state.point.hash_chain)
+                    state.point = point
+                    if not envelope.no_save:
+                        rows.append(EvaluationRow(
+                            process_id=process_id, timestamp=timestamp, ordinate=envelope.ordinate,
+                            cron=envelope.cron, message_id=message_id if envelope.cron is None else None,
+                            deep_hash=envelope.deep_hash, nonce=point.nonce, epoch=point.epoch,
+                            block_height=point.block_height,
+                            evaluated_at_ms=int(self._clock_ms()), output=stringify(body) or "{}",
+                            has_error=bool(body.get("Error"))))
+                        if work.dedupe_id is not None and point.epoch is not None and point.nonce is not None:
+                            records.append(MessageRecord(process_id=process_id, message_id=work.dedupe_id,
+                                                         epoch=point.epoch, nonce=point.nonce))
+                    self.events.publish(MessageEvaluated(
+                        process_id=process_id, stream_id=stream_id, message_id=message_id or "",
+                        nonce=point.nonce, ordinate=envelope.ordinate, cron=envelope.cron,
+                        elapsed_ms=evaluated.elapsed_s * 1000, gas_used=int(body.get("GasUsed") or 0),
+                        error="Error" in body, rolled_back=evaluated.rolled_back,
+                        kind="cron" if envelope.cron is not None else "assignment" if envelope.is_assignment
+                        else "scheduled"))
+                    if len(rows) >= PERSIST_BATCH or self._clock_ms() - last_flush >= PERSIST_EVERY_MS:
+                        await flush()
+                        last_flush = self._clock_ms()
             await flush()
 
 

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 _STACK_COOKIE_1 = 0x02135467
 _STACK_COOKIE_2 = 0x89BACDFE
 _EMSC_MAGIC = 0x63736D65   # 'emsc' at address 0
+# Exports that return at once (a few instructions on the stack pointer): called keeping the GIL.
+_STACK_EXPORTS = frozenset({"stackSave", "stackRestore", "stackAlloc", "emscripten_stack_get_current",
+                            "_emscripten_stack_restore", "_emscripten_stack_alloc"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +118,7 @@ class Instance:
             name = names.get(export.name, export.name)
             if isinstance(item, wasmtime.Func):
                 self._funcs[name] = item
-                self._ex[name] = RawCall(store, item)
+                self._ex[name] = RawCall(store, item, hold_gil=name in _STACK_EXPORTS)
             else:
                 self._ex[name] = item
         memory = self._ex.get("memory")

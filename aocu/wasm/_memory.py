@@ -14,9 +14,9 @@ import ctypes
 from ctypes import byref
 
 import wasmtime
-from wasmtime import _ffi as ffi
 
 from ._errors import _Signal
+from ._raw import held
 
 _u8 = ctypes.c_uint8
 _i16 = ctypes.c_int16
@@ -50,10 +50,10 @@ class LinearMemory:
 
     # -- geometry -------------------------------------------------------------
     def base(self) -> int:
-        return ctypes.addressof(ffi.wasmtime_memory_data(self._ctx, self._raw).contents)
+        return held.wasmtime_memory_data(self._ctx, self._raw) or 0
 
     def size(self) -> int:
-        return int(ffi.wasmtime_memory_data_size(self._ctx, self._raw))
+        return int(held.wasmtime_memory_data_size(self._ctx, self._raw))
 
     def grow_pages(self, pages: int) -> bool:
         """Grow by ``pages`` 64 KiB pages; False when the module or a limit refuses."""

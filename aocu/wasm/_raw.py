@@ -7,6 +7,12 @@ process-global variable, which mixes errors between threads (stack.md §3a,
 and ``wasmtime_func_call_unchecked`` (about 1-2 µs), and a host exception is
 recorded on its owner (an `ErrorSink`, one per instance) instead of the global.
 
+Calls that take nanoseconds (memory geometry, globals, the stack exports) go through
+`held`: the same library loaded as a ``PyDLL``, so the calling thread keeps the GIL. ctypes'
+usual ``CDLL`` releases and re-takes it around every call, and while the trio thread runs
+Python each re-take is a futex wait and a context switch: measured on AOS, a busy second
+thread raised the wasm thread's CPU by 40%. ``handle`` itself still releases the GIL.
+
 These are private bindings of wasmtime-py, hence its pinned major version.
 """
 
@@ -22,6 +28,24 @@ from wasmtime import _ffi as ffi
 from wasmtime._bindings import wasmtime_func_unchecked_callback_t, wasmtime_val_raw
 
 _KINDS = {"i32", "i64", "f32", "f64"}
+
+
+class _HeldBindings:
+    """wasmtime's C functions called without releasing the GIL (see the module docstring)."""
+
+    def __init__(self) -> None:
+        lib = ctypes.PyDLL(ffi.dll._name)
+        for name in ("wasmtime_memory_data_size", "wasmtime_global_get", "wasmtime_global_set",
+                     "wasmtime_func_call_unchecked"):
+            fn, like = getattr(lib, name), getattr(ffi.dll, name)
+            fn.argtypes, fn.restype = like.argtypes, like.restype
+            setattr(self, name, fn)
+        self.wasmtime_memory_data = lib.wasmtime_memory_data
+        self.wasmtime_memory_data.argtypes = ffi.dll.wasmtime_memory_data.argtypes
+        self.wasmtime_memory_data.restype = ctypes.c_void_p        # the address as an int
+
+
+held = _HeldBindings()
 _NO_FINALIZER = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(lambda _p: None)
 
 
@@ -86,9 +110,11 @@ def host_func(
 class RawCall:
     """Calls one exported function with raw values and a preallocated buffer."""
 
-    __slots__ = ("_buf", "_ctx", "_func", "_n", "_params", "_result", "_sink")
+    __slots__ = ("_buf", "_call", "_ctx", "_func", "_n", "_params", "_result", "_sink")
 
-    def __init__(self, store: wasmtime.Store, func: wasmtime.Func, sink: ErrorSink | None = None) -> None:
+    def __init__(self, store: wasmtime.Store, func: wasmtime.Func, sink: ErrorSink | None = None, *,
+                 hold_gil: bool = False) -> None:
+        """``hold_gil`` for exports that return at once (the stack helpers): see `held`."""
         ty = func.type(store)
         self._params = value_kinds(ty.params)
         results = value_kinds(ty.results)
@@ -97,13 +123,14 @@ class RawCall:
         self._buf = (wasmtime_val_raw * self._n)()
         self._ctx = store._context()
         self._func = byref(func._func)
+        self._call = held.wasmtime_func_call_unchecked if hold_gil else ffi.wasmtime_func_call_unchecked
 
     def __call__(self, *args: int | float) -> Any:
         buf = self._buf
         for i, kind in enumerate(self._params):
             setattr(buf[i], kind, args[i])
         trap = POINTER(ffi.wasm_trap_t)()
-        error = ffi.wasmtime_func_call_unchecked(self._ctx, self._func, buf, self._n, byref(trap))
+        error = self._call(self._ctx, self._func, buf, self._n, byref(trap))
         if error:
             raise wasmtime.WasmtimeError._from_ptr(error)
         if trap:
@@ -127,11 +154,11 @@ class RawGlobal:
         self._val.kind = (ffi.WASMTIME_I32 if kind == "i32" else ffi.WASMTIME_I64).value
 
     def get(self) -> int:
-        ffi.wasmtime_global_get(self._ctx, self._global, byref(self._val))
+        held.wasmtime_global_get(self._ctx, self._global, byref(self._val))
         return int(getattr(self._val.of, self._kind))
 
     def set(self, value: int) -> None:
         setattr(self._val.of, self._kind, value)
-        error = ffi.wasmtime_global_set(self._ctx, self._global, byref(self._val))
+        error = held.wasmtime_global_set(self._ctx, self._global, byref(self._val))
         if error:
             raise wasmtime.WasmtimeError._from_ptr(error)
