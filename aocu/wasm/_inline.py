@@ -21,6 +21,9 @@ the module's own code.
   a call reaching it another way (``ref.func``, a table) keeps its exact meaning.
 * ``getTempRet0``/``setTempRet0`` (the high half of every legalized i64 in
   gen 1/2 modules) become ``global.get``/``global.set``.
+* ``emscripten_memcpy_big(dest, src, n)`` (gen 1/2, a few per message) becomes
+  ``memory.copy``: the host did the same ``memmove`` and trapped on the same
+  out-of-bounds arguments.
 
 The meaning of every instruction is unchanged (GasUsed, memory and results are
 byte-identical; tests/compat checks that), only where the counters live moves.
@@ -40,7 +43,7 @@ GAS_LIMIT_EXPORT: Final = "__aocu_gas_limit"
 TEMP_RET0_EXPORT: Final = "__aocu_temp_ret0"
 
 #: Roles an import can have for the rewrite.
-USEGAS, GET_TEMP_RET0, SET_TEMP_RET0 = "usegas", "getTempRet0", "setTempRet0"
+USEGAS, GET_TEMP_RET0, SET_TEMP_RET0, MEMCPY_BIG = "usegas", "getTempRet0", "setTempRet0", "memcpy_big"
 
 _I32, _I64 = 0x7F, 0x7E
 
@@ -304,6 +307,14 @@ def _imports(payload: bytes) -> tuple[list[tuple[str, str, int]], int]:
     return funcs, globals_
 
 
+def _has_memory(by_id: Mapping[int, bytes]) -> bool:
+    """A memory 0 that is 32-bit (memory.copy's operands are i32 only for such a memory)."""
+    if 5 in by_id and _read_uleb(by_id[5], 0)[0] > 0:
+        flags = by_id[5][_read_uleb(by_id[5], 0)[1]]
+        return not flags & 4
+    return False
+
+
 def _vec_append(payload: bytes | None, entries: list[bytes]) -> bytes:
     if payload is None:
         return _uleb(len(entries)) + b"".join(entries)
@@ -369,6 +380,8 @@ def _inline(binary: bytes, roles: Mapping[tuple[str, str], str]) -> bytes | None
         del found[GET_TEMP_RET0]
     if SET_TEMP_RET0 in found and found[SET_TEMP_RET0][1] != (bytes([_I32]), b""):
         del found[SET_TEMP_RET0]
+    if MEMCPY_BIG in found and (found[MEMCPY_BIG][1] != (bytes([_I32] * 3), b"") or not _has_memory(by_id)):
+        del found[MEMCPY_BIG]
     if not found:
         return None
     exported = _export_names(by_id.get(7))
@@ -404,6 +417,8 @@ def _inline(binary: bytes, roles: Mapping[tuple[str, str], str]) -> bytes | None
             calls[found[GET_TEMP_RET0][0]] = b"\x23" + temp
         if SET_TEMP_RET0 in found:
             calls[found[SET_TEMP_RET0][0]] = b"\x24" + temp
+    if MEMCPY_BIG in found:
+        calls[found[MEMCPY_BIG][0]] = b"\xfc\x0a\x00\x00"                 # memory.copy 0 0
 
     code = by_id[10]
     n, pos = _read_uleb(code, 0)

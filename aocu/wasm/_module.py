@@ -38,6 +38,7 @@ from ._helpers import (
 from ._inline import (
     GAS_USED_EXPORT,
     GET_TEMP_RET0,
+    MEMCPY_BIG,
     SET_TEMP_RET0,
     TEMP_RET0_EXPORT,
     USEGAS,
@@ -51,8 +52,8 @@ DEFAULT_COMPUTE_LIMIT = 9_000_000_000_000_000
 _MAX_WASM_STACK_BYTES = 1 << 20
 CACHE_DIR_ENV = "AOCU_WASM_CACHE_DIR"
 wasmtime_version = _package_version("wasmtime")
-# "inline1": artifacts are of the binary after `_inline.inline_host_imports`
-_ENGINE_CONFIG_TAG = f"exceptions,memory64,epoch,stack={_MAX_WASM_STACK_BYTES},inline1"
+# "inline2": artifacts are of the binary after `_inline.inline_host_imports`
+_ENGINE_CONFIG_TAG = f"exceptions,memory64,epoch,stack={_MAX_WASM_STACK_BYTES},inline2"
 
 
 def _make_engine() -> wasmtime.Engine:
@@ -276,9 +277,10 @@ def _inline_roles(fmt: Format) -> dict[tuple[str, str], str]:
     roles = {("metering", "usegas"): USEGAS}
     # gen 1/2 glue keeps tempRet0 only for the module (gen 3+ host code sets it through an export)
     if fmt.gen == 1:
-        roles.update({("a", "h"): GET_TEMP_RET0, ("a", "b"): SET_TEMP_RET0})
+        roles.update({("a", "h"): GET_TEMP_RET0, ("a", "b"): SET_TEMP_RET0, ("a", "k"): MEMCPY_BIG})
     elif fmt.gen == 2:
-        roles.update({("env", "getTempRet0"): GET_TEMP_RET0, ("env", "setTempRet0"): SET_TEMP_RET0})
+        roles.update({("env", "getTempRet0"): GET_TEMP_RET0, ("env", "setTempRet0"): SET_TEMP_RET0,
+                      ("env", "emscripten_memcpy_big"): MEMCPY_BIG})
     return roles
 
 

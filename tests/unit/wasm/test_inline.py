@@ -16,6 +16,7 @@ from aocu.wasm._inline import (
     GAS_LIMIT_EXPORT,
     GAS_USED_EXPORT,
     GET_TEMP_RET0,
+    MEMCPY_BIG,
     SET_TEMP_RET0,
     TEMP_RET0_EXPORT,
     USEGAS,
@@ -160,3 +161,23 @@ def test_unknown_opcodes_leave_the_binary_alone() -> None:
     binary[binary.rindex(b"\x01\x0b")] = 0xFB                   # nop -> a GC-prefixed opcode
     assert inline_host_imports(bytes(binary), ROLES) is None
     assert inline_host_imports(b"not wasm", ROLES) is None
+
+
+def test_memcpy_big_becomes_memory_copy() -> None:
+    wat = """(module (import "env" "emscripten_memcpy_big" (func $cp (param i32 i32 i32)))
+      (memory (export "memory") 1) (data (i32.const 8) "abcdef")
+      (func (export "f") (param i32 i32 i32) (call $cp (local.get 0) (local.get 1) (local.get 2))))"""
+    roles = {("env", "emscripten_memcpy_big"): MEMCPY_BIG}
+    binary = inline_host_imports(wasmtime.wat2wasm(wat), roles)
+    assert binary is not None
+    store = wasmtime.Store()
+    calls: list[tuple[int, ...]] = []
+    host = wasmtime.Func(store, wasmtime.FuncType([wasmtime.ValType.i32()] * 3, []), lambda *a: calls.append(a))
+    instance = wasmtime.Instance(store, wasmtime.Module(store.engine, binary), [host])
+    memory = instance.exports(store)["memory"]
+    instance.exports(store)["f"](store, 10, 8, 4)              # overlapping: memmove semantics
+    assert bytes(memory.read(store, 8, 14)) == b"ababcd" and calls == []
+    with pytest.raises(wasmtime.Trap):                        # out of bounds traps, as the host did
+        instance.exports(store)["f"](store, 65530, 8, 10)
+    wat64 = wat.replace("(memory (export \"memory\") 1)", "(memory (export \"memory\") i64 1)")
+    assert inline_host_imports(wasmtime.wat2wasm(wat64), roles) is None   # only 32-bit memories
