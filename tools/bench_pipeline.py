@@ -134,6 +134,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--modules", default=os.environ.get("AO_TEST_MODULES"))
+    parser.add_argument("--compiled-cache", action="store_true",
+                        help="a CU restarting on a machine that has run this module before: the compiled "
+                             "module comes from the on-disk cache (WASM_BINARY_FILE_DIRECTORY/aocu-compiled) "
+                             "instead of Cranelift")
     args = parser.parse_args()
     if args.modules:
         binary = (Path(args.modules) / "loader/test/aos/process.wasm").read_bytes()
@@ -148,7 +152,13 @@ def main() -> int:
             pid, mids, _ = populate(urls["gateway"], binary, fmt, args.messages, aos)
             env = {"GATEWAY_URL": urls["gateway"], "GRAPHQL_URL": urls["gateway"] + "/graphql",
                    "CHECKPOINT_GRAPHQL_URL": urls["gateway"] + "/graphql", "ARWEAVE_URL": urls["gateway"]}
+            if args.compiled_cache:
+                from aocu.wasm import _module
+                os.environ[_module.CACHE_DIR_ENV] = str(Path(tmp) / "compiled")
+                load_module(binary, fmt)            # a previous run's compile, left on disk
+                _module._drop_caches()
             figures = trio.run(run_cu, env, Path(tmp) / "cu", pid, mids)
+            os.environ.pop("AOCU_WASM_CACHE_DIR", None)
         finally:
             devnet.terminate()
             devnet.wait(10)
@@ -157,7 +167,8 @@ def main() -> int:
     cpu_ms = figures["cpu_s"] * 1000 / n
     alone_ms = wasm * len(RECORDED) / n + compile_s * 1000 / n
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"module: {label}, {n} messages, cold start")
+    cache_note = ", compiled module from the disk cache" if args.compiled_cache else ""
+    print(f"module: {label}, {n} messages, cold start{cache_note}")
     print(f"wall {figures['wall_s']:.2f} s ({n / figures['wall_s']:.0f} msg/s), "
           f"CU CPU {cpu_ms:.3f} ms/msg ({1000 / cpu_ms:.0f} msg per CPU-second)")
     print(f"pure wasm: the same {len(RECORDED)} messages on a bare instance {wasm:.3f} ms/msg; "
