@@ -64,20 +64,20 @@ def wasm() -> Any:
     return w
 
 
-_MODULES: dict[tuple, Any] = {}
-
-
 @pytest.fixture(scope="session")
 def load(wasm: Any, modules_dir: Path):
     """load(path, format, compute_limit=None, memory_limit=None) -> aocu Module (cached per session).
 
     The loader tests create a new loader (= compile + instantiate) per test; compiled modules are
     cached here because compilation (and the metering transform) is not what these tests check.
+    The cache is emptied at session end: a wasmtime object still alive at interpreter exit is
+    freed after wasmtime-py's bindings are gone ("Exception ignored in ... __del__" noise).
     """
+    modules: dict[tuple[str, str, int | None, int | None], Any] = {}
 
     def _load(path: str, fmt: str, compute_limit: int | None = None, memory_limit: int | None = None):
         key = (path, fmt, compute_limit, memory_limit)
-        if key not in _MODULES:
+        if key not in modules:
             p = modules_dir / path
             if not p.exists():
                 pytest.skip(f"{p} is missing")
@@ -86,10 +86,11 @@ def load(wasm: Any, modules_dir: Path):
                 kw["compute_limit"] = compute_limit
             if memory_limit is not None:
                 kw["memory_limit"] = memory_limit
-            _MODULES[key] = wasm.load_module(p.read_bytes(), fmt, **kw)
-        return _MODULES[key]
+            modules[key] = wasm.load_module(p.read_bytes(), fmt, **kw)
+        return modules[key]
 
-    return _load
+    yield _load
+    modules.clear()
 
 
 # ---------------------------------------------------------------- message shapes of the loader tests
