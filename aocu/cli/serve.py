@@ -9,11 +9,15 @@ process in memory. Exit status: 0 after a graceful stop, 2 for a configuration e
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
+import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 
 def register(subparsers: Any) -> None:
@@ -40,15 +44,37 @@ def run(args: argparse.Namespace) -> int:
     if args.port is not None:
         environ["PORT"] = str(args.port)
     if getattr(args, "devnet", None) is not None:
+        from aocu.cli.devnet import STATE_FILE
         _prepare_devnet_dir(args.devnet, environ)
-        return trio.run(_serve_with_devnet, args.devnet, environ)
+        ports = _previous_ports(args.devnet / "network" / STATE_FILE)
+        return _reporting_bind_errors(lambda: trio.run(_serve_with_devnet, args.devnet, environ, ports))
     try:
         config = Config.from_env(environ)
     except ConfigError as exc:
         sys.stderr.write(f"aocu serve: invalid configuration: {exc}\n")
         return 2
-    trio.run(_serve, config)
-    return 0
+    return _reporting_bind_errors(lambda: trio.run(_serve, config) or 0)
+
+
+def _reporting_bind_errors(serve: Callable[[], int]) -> int:
+    """Run ``serve``; a port already in use is a one-line message and exit status 1, not a traceback."""
+    try:
+        return serve()
+    except (OSError, BaseExceptionGroup) as exc:
+        cause = _bind_error(exc)
+        if cause is None:
+            raise
+        sys.stderr.write(f"aocu serve: cannot listen: {cause.strerror} (is another CU or devnet running? "
+                         "choose another --port / PORT)\n")
+        return 1
+
+
+def _bind_error(exc: BaseException) -> OSError | None:
+    if isinstance(exc, OSError) and exc.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        return next((e for e in map(_bind_error, exc.exceptions) if e is not None), None)
+    return None
 
 
 async def _serve(config: Any) -> None:
@@ -75,6 +101,29 @@ def _freeze_startup_objects() -> None:
     gc.freeze()
 
 
+def _previous_ports(state_file: Path) -> tuple[int, int]:
+    """The SU and gateway ports of the devnet's last run in this directory, or (0, 0) for any free ones.
+
+    The CU caches each process's SU URL for the Scheduler-Location's Time-To-Live (a day), in its
+    database: a restart on other ports would leave every process spawned before unreachable.
+    """
+    try:
+        state = json.loads(state_file.read_text())
+        ports = urlsplit(state["su"]).port or 0, urlsplit(state["gateway"]).port or 0
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0, 0
+    for port in ports:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as hypercorn binds (TIME_WAIT is fine)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                sys.stderr.write(f"aocu serve: the devnet's previous port {port} is taken; processes spawned "
+                                 "before will not reach their SU until the CU's cached location expires\n")
+                return 0, 0
+    return ports
+
+
 def _prepare_devnet_dir(directory: Path, environ: dict[str, str]) -> None:
     """State directory, a wallet if none is configured, and the CU's database inside it."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -92,7 +141,7 @@ def _prepare_devnet_dir(directory: Path, environ: dict[str, str]) -> None:
     environ.setdefault("WASM_BINARY_FILE_DIRECTORY", str(directory / "modules"))
 
 
-async def _serve_with_devnet(directory: Path, environ: dict[str, str]) -> int:
+async def _serve_with_devnet(directory: Path, environ: dict[str, str], ports: tuple[int, int]) -> int:
     """A devnet and a CU pointed at it, in one trio run (a developer's one-command network)."""
     import trio
 
@@ -102,7 +151,8 @@ async def _serve_with_devnet(directory: Path, environ: dict[str, str]) -> int:
     from aocu.devnet import DevnetConfig, open_devnet
 
     network = directory / "network"
-    async with open_devnet(DevnetConfig(directory=network, su_port=0, gateway_port=0)) as devnet:
+    su_port, gateway_port = ports
+    async with open_devnet(DevnetConfig(directory=network, su_port=su_port, gateway_port=gateway_port)) as devnet:
         environ.update(devnet.urls.cu_env())
         # what `aocu devnet ... --dir DIR/network` reads to find this devnet
         state = {"su": devnet.urls.su, "gateway": devnet.urls.gateway, "su_address": devnet.su_address}

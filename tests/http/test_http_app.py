@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import io
+import json
 import logging
 import os
 import signal
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -152,6 +155,37 @@ def test_serve_refuses_a_bad_configuration(monkeypatch: pytest.MonkeyPatch, caps
     args = argparse.Namespace(env_file=tmp_path / "none.env", host=None, port=None)
     assert serve_cli.run(args) == 2
     assert "UNIT_MODE" in capsys.readouterr().err
+
+
+def test_serve_devnet_restarts_on_its_previous_ports(tmp_path: Path) -> None:
+    """The CU caches each process's SU URL for a day: a restarted devnet must come back where it was."""
+    state = tmp_path / "devnet.json"
+    assert serve_cli._previous_ports(state) == (0, 0)           # first run: any free ports
+    with socket.socket() as su, socket.socket() as gateway:
+        su.bind(("127.0.0.1", 0))
+        gateway.bind(("127.0.0.1", 0))
+        su_port, gateway_port = su.getsockname()[1], gateway.getsockname()[1]
+        state.write_text(json.dumps({"su": f"http://127.0.0.1:{su_port}",
+                                     "gateway": f"http://127.0.0.1:{gateway_port}"}))
+        su.listen()
+        assert serve_cli._previous_ports(state) == (0, 0)       # taken: any free ports, with a warning
+    assert serve_cli._previous_ports(state) == (su_port, gateway_port)
+    state.write_text("{not json")
+    assert serve_cli._previous_ports(state) == (0, 0)
+
+
+def test_serve_reports_a_port_in_use_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    def in_use() -> int:
+        raise ExceptionGroup("nursery", [ExceptionGroup("hypercorn", [OSError(errno.EADDRINUSE, "Address in use")])])
+
+    assert serve_cli._reporting_bind_errors(in_use) == 1
+    assert "cannot listen: Address in use" in capsys.readouterr().err
+
+    def other() -> int:
+        raise ExceptionGroup("nursery", [OSError(errno.ENOENT, "No such file")])
+
+    with pytest.raises(ExceptionGroup):
+        serve_cli._reporting_bind_errors(other)
 
 
 def test_progress_urls() -> None:
