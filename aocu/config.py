@@ -381,7 +381,7 @@ class Config:
         mode_name = environ.get("NODE_CONFIG_ENV")
         if not mode_name:
             # The reference throws 'NODE_CONFIG_ENV must be defined'; the two profiles differ only
-            # in MEM_MONITOR_INTERVAL, so aocu defaults to development (README, Differences).
+            # in MEM_MONITOR_INTERVAL, so aocu defaults to development (docs/differences.md).
             mode_name = "development"
         if mode_name not in ("development", "production"):
             raise ConfigError(f"NODE_CONFIG_ENV: {mode_name!r} is not development or production")

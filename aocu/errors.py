@@ -143,7 +143,7 @@ class InvalidRequestError(AocuError):
     """A request the reference's Zod schemas reject; its text is the reference's message.
 
     The reference answers these 500 (Zod errors carry no status, §8.1 item 1); aocu answers 400,
-    the caller's fault (README, "Differences from the reference").
+    the caller's fault (docs/differences.md).
     """
 
     http_status = 400

@@ -108,8 +108,8 @@ class RateLimiter:
 class ResultCache:
     """``/result`` answers already sent, LRU by total size (withInMemoryCache.js, §1.10).
 
-    Keyed by (process id, message id); the reference keys by message id alone (README,
-    Differences). An entry's size is ``JSON.stringify(result).length``; the cache holds the
+    Keyed by (process id, message id); the reference keys by message id alone
+    (docs/differences.md). An entry's size is ``JSON.stringify(result).length``; the cache holds the
     answer's UTF-8 body bytes, so a hit is sent without serializing or encoding again.
     """
 

@@ -127,7 +127,7 @@ def _coerced_number(issues: _Issues, key: str, value: Any) -> float | None:
 
 
 def _integer(issues: _Issues, key: str, number: float | None) -> int | None:
-    """aocu's extra rule for page sizes and timestamps: whole numbers only (README, Differences)."""
+    """aocu's extra rule for page sizes and timestamps: whole numbers only (docs/differences.md)."""
     if number is None:
         return None
     if math.isinf(number):

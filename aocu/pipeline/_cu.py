@@ -150,7 +150,7 @@ class ComputeUnit:
         self._stream_ids = itertools.count(1)
         self.address = address
         # Dry-run results by (process, to, body): the reference's DRY_RUN_RESULT_MAX_AGE cache,
-        # keyed by process id too (README, "Differences from the reference").
+        # keyed by process id too (docs/differences.md).
         self._dry_runs: dict[tuple[str, str | None, str | None], tuple[float, dict[str, Any]]] = {}
         self.dry_run_result_max_age_s = dry_run_result_max_age_s
 

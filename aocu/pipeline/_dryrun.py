@@ -58,7 +58,7 @@ async def dry_run(cu: ComputeUnit, process_id: str, message: dict[str, Any], *, 
             from_block_height=point.block_height if point else record.block_height, ao_global=ao_global)
     except InvalidMessageError as exc:
         # the caller's body fails the message schema ("'Owner': Required. | 'From': Required."):
-        # invalid input, 400 with the reference's text (it answers 500; README, Differences)
+        # invalid input, 400 with the reference's text (it answers 500; docs/differences.md)
         raise InvalidRequestError(exc.message) from exc
     message_js = domain.module_message_js(envelope.message)
     env_js = ao_global.to_js()

@@ -1,5 +1,5 @@
 """The reference's answers to bad inputs, through the real pipeline on the devnet (upstream.md §2,
-reference-cu.md §1.13), with aocu's documented differences (README: invalid input is 400).
+reference-cu.md §1.13), with aocu's documented differences (docs/differences.md: invalid input is 400).
 
 One CU serves every case: an unknown process on each route that evaluates, unknown messages, the
 425 of the old-message rule for ``/state?to`` and dry-runs ``to`` an earlier message, a dry-run
