@@ -253,6 +253,8 @@ class Routes:
                     response.headers["Last-Ordinate"] = body.last_ordinate
                 if body.last_block_height:
                     response.headers["Last-Block-Height"] = str(body.last_block_height)
+                # Node writes Content-Length after the headers the route set
+                response.headers["Content-Length"] = response.headers.pop("Content-Length")
                 return response
 
             return await self._busy(work, _busy_message(args.process_id, args.to))

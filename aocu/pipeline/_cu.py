@@ -354,7 +354,8 @@ class ComputeUnit:
                                     "Spawns": output.get("Spawns") or []}
             if output.get("Output") is not None:
                 node["Output"] = output["Output"]
-            edges.append({"cursor": encode_cursor(row.timestamp, row.ordinate, row.cron, used), "node": node})
+            # key order as the reference's toConnection: node, then cursor
+            edges.append({"node": node, "cursor": encode_cursor(row.timestamp, row.ordinate, row.cron, used)})
         return {"pageInfo": {"hasNextPage": len(kept) > limit}, "edges": edges}
 
     async def read_results(self, process_id: str, *, from_: str | None, to: str | None, sort: SortOrder,
@@ -370,7 +371,15 @@ class ComputeUnit:
                 target = Target(int(float(upto.timestamp)), upto.ordinate, upto.cron)
             except ValueError:
                 target = Target()
-        await self._in_background(self.evaluate_to, process_id, target)
+        outcome = await self._in_background(self.evaluate_to, process_id, target)
+        if outcome.exact_hit and outcome.point is not None and target.timestamp is not None \
+                and _later_than(outcome.point, target):
+            # readState's maybeOld (§2.5.8): a `to` older than the state in memory answers 425, unless
+            # the exact lookup (§2.5.1) finds the evaluation the `to` cursor names
+            row = await self.runner.stores.evaluations.read_evaluation(
+                process_id, timestamp=target.timestamp, ordinate=target.ordinate, cron=target.cron)
+            if row is None:
+                raise too_early(outcome.point, target.timestamp, target.ordinate)
         return await self._read_page(process_id, from_=from_, to=to, sort="ASC", limit=min(limit, CRON_LIMIT_MAX),
                                      only_cron=True)
 

@@ -156,6 +156,9 @@ async def test_state_answers_raw_memory_and_truthy_last_headers(fake: FakeComput
     assert response.headers["last-timestamp"] == "1700000000000"
     assert response.headers["last-ordinate"] == "5"
     assert "last-block-height" not in response.headers        # 0 is falsy: the reference omits it
+    # Node writes Content-Length after the route's headers (seen side by side with the reference CU)
+    names = [name.lower() for name in response.headers]
+    assert names.index("last-ordinate") < names.index("content-length") < names.index("date")
     assert_reference_headers(response.headers)
     assert [c["to"] for c in fake.calls_to("read_state")] == [1700000000000, None]
     assert latest.status_code == 200
