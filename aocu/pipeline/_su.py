@@ -12,8 +12,9 @@ Runs on the trio thread; no I/O of its own.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
+from aocu.clients import MessageMeta, MessagePage, ProcessMeta, SchedulerClient, SchedulerTimestamp
 from aocu.clients import UpstreamError as ClientUpstreamError
 from aocu.errors import UpstreamError
 
@@ -42,13 +43,13 @@ async def _call(context: str, call: Callable[[], Awaitable[T]]) -> T:
 class _Pages:
     """``message_pages``' iterator with its failures reworded."""
 
-    def __init__(self, pages: Any) -> None:
+    def __init__(self, pages: AsyncIterator[MessagePage]) -> None:
         self._pages = pages
 
-    def __aiter__(self) -> AsyncIterator[Any]:
+    def __aiter__(self) -> AsyncIterator[MessagePage]:
         return self
 
-    async def __anext__(self) -> Any:
+    async def __anext__(self) -> MessagePage:
         try:
             return await self._pages.__anext__()
         except ClientUpstreamError as exc:
@@ -56,25 +57,29 @@ class _Pages:
 
 
 class ReferenceWorded:
-    """A `SchedulerClient` whose failures carry the reference's messages; anything else passes through."""
+    """A `SchedulerClient` whose failures carry the reference's messages."""
 
-    def __init__(self, scheduler: Any) -> None:
+    def __init__(self, scheduler: SchedulerClient) -> None:
         self.inner = scheduler
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    async def load_process(self, su_url: str, process_id: str) -> Any:
+    async def load_process(self, su_url: str, process_id: str) -> ProcessMeta:
         return await _call(LOAD_PROCESS, lambda: self.inner.load_process(su_url, process_id))
 
-    async def load_message_meta(self, su_url: str, process_id: str, message_id: str) -> Any:
+    async def load_message_meta(self, su_url: str, process_id: str, message_id: str) -> MessageMeta:
         return await _call(LOAD_MESSAGE, lambda: self.inner.load_message_meta(su_url, process_id, message_id))
 
-    async def load_latest(self, su_url: str, process_id: str) -> Any:
+    async def load_latest(self, su_url: str, process_id: str) -> MessageMeta:
         return await _call(LOAD_LATEST, lambda: self.inner.load_latest(su_url, process_id))
 
-    async def load_timestamp(self, su_url: str, process_id: str) -> Any:
+    async def load_timestamp(self, su_url: str, process_id: str) -> SchedulerTimestamp:
         return await _call(LOAD_TIMESTAMP, lambda: self.inner.load_timestamp(su_url, process_id))
 
-    def message_pages(self, su_url: str, process_id: str, **kwargs: Any) -> _Pages:
-        return _Pages(self.inner.message_pages(su_url, process_id, **kwargs).__aiter__())
+    def message_pages(self, su_url: str, process_id: str, *, from_timestamp: int | None = None,
+                      to_timestamp: int | None = None, page_size: int | None = None,
+                      after_nonce: int | None = None, to_nonce: int | None = None) -> _Pages:
+        return _Pages(self.inner.message_pages(
+            su_url, process_id, from_timestamp=from_timestamp, to_timestamp=to_timestamp, page_size=page_size,
+            after_nonce=after_nonce, to_nonce=to_nonce).__aiter__())
+
+    async def check_redirect(self, su_url: str, process_id: str) -> str:
+        return await self.inner.check_redirect(su_url, process_id)   # the locator's call, not the pipeline's

@@ -17,7 +17,6 @@ NOT_FOUND = NotFoundError("not found", upstream="scheduler", url="http://su/m", 
 class FailingScheduler:
     def __init__(self, error: Exception) -> None:
         self.error = error
-        self.other = "passed through"
 
     async def load_process(self, su: str, pid: str) -> Any:
         raise self.error
@@ -31,7 +30,11 @@ class FailingScheduler:
     async def load_timestamp(self, su: str, pid: str) -> Any:
         raise self.error
 
+    async def check_redirect(self, su: str, pid: str) -> str:
+        return "http://other-su"
+
     def message_pages(self, su: str, pid: str, **kwargs: Any) -> Any:
+        assert kwargs["page_size"] == 1 and kwargs["to_nonce"] is None
         error = self.error
 
         class Pages:
@@ -70,7 +73,7 @@ async def test_each_call_is_worded_as_the_reference() -> None:
         async for page in su.message_pages("s", "p", page_size=1):
             seen.append(page)
     assert len(seen) == 1                      # the first page arrived before the failure
-    assert su.other == "passed through"
+    assert await su.check_redirect("s", "p") == "http://other-su"     # passed through as it is
 
 
 async def test_aocus_own_deadline_keeps_its_504() -> None:
