@@ -135,10 +135,10 @@ def _prepare_devnet_dir(directory: Path, environ: dict[str, str]) -> None:
             with os.fdopen(fd, "w") as f:
                 f.write(new_jwk_text())
         environ["WALLET_FILE"] = str(wallet)
-    environ.setdefault("DB_URL", str(directory / "cu"))
-    environ.setdefault("PROCESS_MEMORY_CACHE_FILE_DIR", str(directory / "memory"))
-    environ.setdefault("PROCESS_MEMORY_FILE_CHECKPOINTS_DIR", str(directory / "checkpoints"))
-    environ.setdefault("WASM_BINARY_FILE_DIRECTORY", str(directory / "modules"))
+    from aocu.devnet import cu_state_env
+
+    for name, value in cu_state_env(directory).items():
+        environ.setdefault(name, value)
 
 
 async def _serve_with_devnet(directory: Path, environ: dict[str, str], ports: tuple[int, int]) -> int:

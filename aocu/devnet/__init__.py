@@ -30,7 +30,7 @@ from ._ans104 import (
     serialize_data_item,
 )
 from ._clock import Clock, ManualClock, SystemClock
-from ._config import DevnetConfig, DevnetUrls
+from ._config import DevnetConfig, DevnetUrls, cu_state_env
 from ._faults import ENDPOINTS, MODES, Fault, FaultError, FaultTable
 from ._ids import FakeWallet, hash_chain_seed, next_hash_chain
 from ._network import Devnet, SuError, SuOptions
@@ -55,6 +55,7 @@ __all__ = [
     "SystemClock",
     "Tag",
     "build_data_item",
+    "cu_state_env",
     "hash_chain_seed",
     "next_hash_chain",
     "open_devnet",

@@ -75,3 +75,16 @@ class DevnetUrls:
             "ARWEAVE_URL": self.gateway,
             "UPLOADER_URL": self.gateway,
         }
+
+
+def cu_state_env(directory: Path) -> dict[str, str]:
+    """The CU variables that keep all of its state under ``directory`` (``aocu serve --devnet``, tests).
+
+    The database ``cu.sqlite``, drained memories, file checkpoints and module binaries.
+    """
+    return {
+        "DB_URL": str(directory / "cu"),
+        "PROCESS_MEMORY_CACHE_FILE_DIR": str(directory / "memory"),
+        "PROCESS_MEMORY_FILE_CHECKPOINTS_DIR": str(directory / "checkpoints"),
+        "WASM_BINARY_FILE_DIRECTORY": str(directory / "modules"),
+    }

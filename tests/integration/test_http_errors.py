@@ -16,7 +16,7 @@ import trio
 
 from aocu.app import run_cu
 from aocu.config import Config
-from aocu.devnet import DevnetConfig, open_devnet
+from aocu.devnet import DevnetConfig, cu_state_env, open_devnet
 from aocu.testing import test_wallet_jwk
 
 from .test_pipeline_devnet import MODULES
@@ -33,11 +33,8 @@ async def test_bad_inputs_answer_the_references_statuses_and_bodies(tmp_path: Pa
         pid = await devnet.spawn(module)
         mids = [await devnet.send(pid, data="x", tags={"Action": "Count"}) for _ in range(5)]
         env = {**devnet.urls.cu_env(), "WALLET": test_wallet_jwk(), "HOST": "127.0.0.1", "PORT": "0",
-               "DB_URL": str(tmp_path / "cu" / "db"), "PROCESS_MEMORY_CACHE_FILE_DIR": str(tmp_path / "drain"),
-               "PROCESS_MEMORY_FILE_CHECKPOINTS_DIR": str(tmp_path / "ck"),
-               "WASM_BINARY_FILE_DIRECTORY": str(tmp_path / "wasm"), "DEFAULT_LOG_LEVEL": "error",
+               **cu_state_env(tmp_path), "DEFAULT_LOG_LEVEL": "error",
                "RATE_LIMIT_MAX_REQUESTS": "100"}
-        (tmp_path / "cu").mkdir()
         config = Config.from_env(env, cwd=tmp_path)
         async with trio.open_nursery() as nursery:
             binds = await nursery.start(run_cu, config)
@@ -112,10 +109,7 @@ async def test_module_limits_and_formats_answer_413_and_422(tmp_path: Path) -> N
         odd_module = await devnet.publish_module(binary, module_format="wasm128-unknown")
         odd_format = await devnet.spawn(odd_module)
         env = {**devnet.urls.cu_env(), "WALLET": test_wallet_jwk(), "HOST": "127.0.0.1", "PORT": "0",
-               "DB_URL": str(tmp_path / "cu" / "db"), "PROCESS_MEMORY_CACHE_FILE_DIR": str(tmp_path / "drain"),
-               "PROCESS_MEMORY_FILE_CHECKPOINTS_DIR": str(tmp_path / "ck"),
-               "WASM_BINARY_FILE_DIRECTORY": str(tmp_path / "wasm"), "DEFAULT_LOG_LEVEL": "error"}
-        (tmp_path / "cu").mkdir()
+               **cu_state_env(tmp_path), "DEFAULT_LOG_LEVEL": "error"}
         async with trio.open_nursery() as nursery:
             binds = await nursery.start(run_cu, Config.from_env(env, cwd=tmp_path))
             async with httpx.AsyncClient(base_url=binds[0], timeout=60) as http:

@@ -15,7 +15,7 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from aocu.app import run_cu
 from aocu.config import Config
-from aocu.devnet import DevnetConfig, open_devnet
+from aocu.devnet import DevnetConfig, cu_state_env, open_devnet
 from aocu.testing import test_wallet_jwk
 
 from .test_pipeline_devnet import MODULES
@@ -35,11 +35,8 @@ async def test_the_pipeline_feeds_every_reference_metric(tmp_path: Path) -> None
         for action in ("Count", "Count", "Nope", "Count"):        # Nope: the module answers an Error
             last = await devnet.send(pid, data="x", tags={"Action": action})
         env = {**devnet.urls.cu_env(), "WALLET": test_wallet_jwk(), "HOST": "127.0.0.1", "PORT": "0",
-               "DB_URL": str(tmp_path / "cu" / "db"), "PROCESS_MEMORY_CACHE_FILE_DIR": str(tmp_path / "drain"),
-               "PROCESS_MEMORY_FILE_CHECKPOINTS_DIR": str(tmp_path / "ck"),
-               "WASM_BINARY_FILE_DIRECTORY": str(tmp_path / "wasm"), "DEFAULT_LOG_LEVEL": "error",
+               **cu_state_env(tmp_path), "DEFAULT_LOG_LEVEL": "error",
                "ENABLE_METRICS_ENDPOINT": "1", "WASM_EVALUATION_MAX_WORKERS": "4"}
-        (tmp_path / "cu").mkdir()
         config = Config.from_env(env, cwd=tmp_path)
         async with trio.open_nursery() as nursery:
             binds = await nursery.start(run_cu, config)

@@ -9,7 +9,7 @@ import trio
 
 from aocu.app import run_cu
 from aocu.config import Config
-from aocu.devnet import DevnetConfig, open_devnet
+from aocu.devnet import DevnetConfig, cu_state_env, open_devnet
 from aocu.testing import test_wallet_jwk
 
 from .test_pipeline_devnet import MODULES
@@ -22,10 +22,7 @@ async def test_a_client_reads_results_state_and_dry_runs_over_http(tmp_path: Pat
         pid = await devnet.spawn(module)
         mids = [await devnet.send(pid, data="x", tags={"Action": "Count"}) for _ in range(5)]
         env = {**devnet.urls.cu_env(), "WALLET": test_wallet_jwk(), "HOST": "127.0.0.1", "PORT": "0",
-               "DB_URL": str(tmp_path / "cu" / "db"), "PROCESS_MEMORY_CACHE_FILE_DIR": str(tmp_path / "drain"),
-               "PROCESS_MEMORY_FILE_CHECKPOINTS_DIR": str(tmp_path / "ck"),
-               "WASM_BINARY_FILE_DIRECTORY": str(tmp_path / "wasm"), "DEFAULT_LOG_LEVEL": "error"}
-        (tmp_path / "cu").mkdir()
+               **cu_state_env(tmp_path), "DEFAULT_LOG_LEVEL": "error"}
         config = Config.from_env(env, cwd=tmp_path)
         async with trio.open_nursery() as nursery:
             binds = await nursery.start(run_cu, config)

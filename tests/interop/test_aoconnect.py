@@ -15,7 +15,7 @@ import trio
 
 from aocu.app import run_cu
 from aocu.config import Config
-from aocu.devnet import DevnetConfig, open_devnet
+from aocu.devnet import DevnetConfig, cu_state_env, open_devnet
 from aocu.testing import test_wallet_jwk
 
 HERE = Path(__file__).resolve().parent
@@ -35,9 +35,7 @@ async def test_aoconnect_gets_the_same_results_as_plain_http(tmp_path: Path) -> 
         pid = await devnet.spawn(module)
         mids = [await devnet.send(pid, data="x", tags={"Action": "Count"}) for _ in range(4)]
         env = {**devnet.urls.cu_env(), "WALLET": test_wallet_jwk(), "HOST": "127.0.0.1", "PORT": "0",
-               "DB_URL": str(tmp_path / "db"), "PROCESS_MEMORY_CACHE_FILE_DIR": str(tmp_path / "drain"),
-               "PROCESS_MEMORY_FILE_CHECKPOINTS_DIR": str(tmp_path / "ck"),
-               "WASM_BINARY_FILE_DIRECTORY": str(tmp_path / "wasm"), "DEFAULT_LOG_LEVEL": "error"}
+               **cu_state_env(tmp_path), "DEFAULT_LOG_LEVEL": "error"}
         async with trio.open_nursery() as nursery:
             base = (await nursery.start(run_cu, Config.from_env(env, cwd=tmp_path)))[0]
             done = await trio.run_process([NODE, str(HERE / "aoconnect_client.cjs"), base, pid, mids[-1]],
