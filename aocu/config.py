@@ -479,9 +479,23 @@ class Config:
             upstream = ClientsConfig.from_env(environ)
         except ClientsConfigError as exc:
             raise ConfigError(str(exc)) from None
-        return cls(mode=mode, unit_mode=unit_mode, wallet=_wallet(environ, cwd, read_text), http=http,
+        wallet = _wallet(environ, cwd, read_text)
+        if not checkpoint.disable_arweave_creation:
+            _check_signing_key(wallet)
+        return cls(mode=mode, unit_mode=unit_mode, wallet=wallet, http=http,
                    log=log, wasm=wasm, store=store, memory_cache=memory_cache, checkpoint=checkpoint,
                    dry_run=dry_run, pipeline=pipeline, upstream=upstream)
+
+
+def _check_signing_key(wallet: Wallet) -> None:
+    """Checkpoint creation signs with the wallet: refuse at start-up a key that cannot sign an Arweave item."""
+    from aocu.arweave import ArweaveSigner
+
+    try:
+        ArweaveSigner.from_jwk(wallet.jwk())
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"WALLET cannot sign checkpoints (DISABLE_PROCESS_CHECKPOINT_CREATION=false): {exc}") \
+            from None
 
 
 def _wallet(environ: Mapping[str, str], cwd: Path | None, read_text: Callable[[Path], str]) -> Wallet:

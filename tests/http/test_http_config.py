@@ -12,7 +12,8 @@ import pytest
 from aocu.config import DEFAULT_WASM_FORMATS, Config, ConfigError, GiB, load_dotenv, parse_dotenv
 from aocu.testing import test_wallet_jwk
 
-WALLET = test_wallet_jwk()
+WALLET = test_wallet_jwk()      # a public key only: enough unless checkpoint creation signs with it
+SIGNING_WALLET = (Path(__file__).parents[1] / "fixtures" / "ans104" / "test_jwk.json").read_text()
 
 
 def config(**env: str) -> Config:
@@ -78,7 +79,8 @@ def test_the_three_kinds_of_boolean() -> None:
     assert config(DISABLE_PROCESS_EVALUATION_CACHE="0").store.disable_evaluation_cache
     assert config(ENABLE_MEMORY_RESET="no").pipeline.enable_memory_reset
     # true unless exactly "false"
-    assert not config(DISABLE_PROCESS_CHECKPOINT_CREATION="false").checkpoint.disable_arweave_creation
+    assert not config(DISABLE_PROCESS_CHECKPOINT_CREATION="false",
+                      WALLET=SIGNING_WALLET).checkpoint.disable_arweave_creation
     assert config(DISABLE_PROCESS_CHECKPOINT_CREATION="FALSE").checkpoint.disable_arweave_creation
     assert not config(DISABLE_PROCESS_FILE_CHECKPOINT_CREATION="false").checkpoint.disable_file_creation
     # true only if exactly "true"
@@ -142,6 +144,16 @@ def test_wallet_file_is_read_relative_to_the_working_directory(tmp_path: Path) -
         Config.from_env({})
     with pytest.raises(ConfigError, match="WALLET"):
         Config.from_env({"WALLET": "{}"})
+
+
+def test_checkpoint_creation_needs_a_wallet_that_can_sign() -> None:
+    assert config(DISABLE_PROCESS_CHECKPOINT_CREATION="false", WALLET=SIGNING_WALLET).wallet.address
+    assert config().wallet.address           # a public key is enough while creation is off
+    with pytest.raises(ConfigError, match=r"^WALLET cannot sign checkpoints .*: the JWK has no 'd'"):
+        config(DISABLE_PROCESS_CHECKPOINT_CREATION="false")
+    wrong_d = json.loads(SIGNING_WALLET) | {"d": "AQAB", "p": ""}
+    with pytest.raises(ConfigError, match=r"^WALLET cannot sign checkpoints .*: n, d, e don't match"):
+        config(DISABLE_PROCESS_CHECKPOINT_CREATION="false", WALLET=json.dumps(wrong_d))
 
 
 def test_dotenv_parses_like_dotenv() -> None:
