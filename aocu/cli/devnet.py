@@ -98,7 +98,9 @@ def register(subparsers: Any) -> None:
     client_options(se)
     se.set_defaults(func=_send)
 
-    i = sub.add_parser("info", help="show a running devnet's URLs, CU environment and counts")
+    i = sub.add_parser("info", help="show a running devnet's URLs, CU environment and counts",
+                       description="Print a running devnet's URLs, the environment that points a CU at it "
+                                   "(under \"env\"), its counts and options, as JSON.")
     client_options(i)
     i.set_defaults(func=_info)
 
