@@ -79,6 +79,11 @@ DEFAULT_WASM_FORMATS: Final = (
 DEFAULT_MAX_BODY_BYTES: Final = 1 * MiB
 # withInMemoryCache's maxSize: the sum of len(JSON.stringify(result)) over entries (§1.10).
 DEFAULT_RESULT_CACHE_MAX_SIZE: Final = 10_000_000
+#: Node's ``process.argv[1]`` in the reference CU's evaluation workers when it runs from its Docker
+#: image (WORKDIR /usr/app): gen 1-3 modules see it (env ``_``, gen 2 ``main``'s argv), so their
+#: memory, GasUsed and Lua's table order depend on it. Measured side by side with the reference
+#: (tools/compare_reference.py): with its worker's path, AOS answers and memory are identical.
+REFERENCE_WORKER_PROGRAM: Final = "/usr/app/src/effects/worker/evaluator/index.js"
 # Node's http server keepAliveTimeout as fastify sets it (the capture's `Keep-Alive: timeout=72`,
 # upstream.md §2).
 DEFAULT_KEEP_ALIVE_TIMEOUT_S: Final = 72 * SECONDS
@@ -287,6 +292,7 @@ class WasmConfig:
     module_cache_max_size: int = 5                      # WASM_MODULE_CACHE_MAX_SIZE
     binary_dir: Path = Path("/tmp")                     # WASM_BINARY_FILE_DIRECTORY
     module_mode: str | None = None                      # MODULE_MODE ("llama")
+    program: str = REFERENCE_WORKER_PROGRAM             # AOCU_WASM_PROGRAM
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -431,6 +437,7 @@ class Config:
             module_cache_max_size=env.int("WASM_MODULE_CACHE_MAX_SIZE", 5),
             binary_dir=Path(env.raw("WASM_BINARY_FILE_DIRECTORY") or tmp),
             module_mode=environ.get("MODULE_MODE"),
+            program=env.raw("AOCU_WASM_PROGRAM") or REFERENCE_WORKER_PROGRAM,
         )
         db_url = env.raw("DB_URL") or "ao-cache"
         if db_url.startswith(("postgres://", "postgresql://")):

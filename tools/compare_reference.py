@@ -18,7 +18,9 @@ deterministic, so every id, timestamp and cursor is the same run to run: a captu
 byte for byte. Both CUs get the same wallet, settings and the same request list in the same
 order (the reference first, then aocu). Bodies are compared exactly, except ``GET /``'s
 ``timestamp`` (wall clock) and, in replay, its ``address``; ``/state`` bodies by SHA-256.
-Header names are compared in order (``date``, ``keep-alive`` values ignored). Differences
+Header names are compared in order (``date``, ``keep-alive`` values ignored). aocu gets
+``AOCU_WASM_PROGRAM`` = the reference's evaluation worker script, the program name gen 1-3
+modules see in it (their memory depends on it). Differences
 listed in README "Differences from the reference" are marked ``documented``.
 Exit status: 0 when every difference is documented, 1 otherwise.
 """
@@ -154,14 +156,21 @@ def start_reference(ref_dir: Path, devnet: dict[str, Any], wallet: Path,
     return proc, url
 
 
-def start_aocu(devnet: dict[str, Any], wallet: Path, work: Path) -> tuple[subprocess.Popen[bytes], str]:
+def worker_program(ref_dir: Path) -> str:
+    """Node's ``process.argv[1]`` in the reference's evaluation workers, which gen 1-3 modules see."""
+    return str(ref_dir / "src" / "effects" / "worker" / "evaluator" / "index.js")
+
+
+def start_aocu(devnet: dict[str, Any], wallet: Path, work: Path,
+               program: str) -> tuple[subprocess.Popen[bytes], str]:
     home = work / "aocu"
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = cu_env(devnet, wallet, port)
     env.update({"DB_URL": str(home / "ao-cache"), "PROCESS_MEMORY_CACHE_FILE_DIR": str(home / "memory"),
                 "PROCESS_MEMORY_FILE_CHECKPOINTS_DIR": str(home / "file_checkpoints"),
-                "WASM_BINARY_FILE_DIRECTORY": str(home / "wasm"), "HOST": "127.0.0.1"})
+                "WASM_BINARY_FILE_DIRECTORY": str(home / "wasm"), "HOST": "127.0.0.1",
+                "AOCU_WASM_PROGRAM": program})
     proc = start([sys.executable, "-m", "aocu", "serve", "--env-file", os.devnull], env=env, cwd=home,
                  log=work / "aocu.log")
     url = f"http://127.0.0.1:{port}"
@@ -401,12 +410,6 @@ DOCUMENTED_REQUESTS = {
     "cron refused module": "a module the loader refuses: 422 with the reason (reference: 500 AbortError)",
     "dry-run same body, other to": "dry-run result cache keyed by process, to and body (reference: body only)",
     "dry-run same body, other process": "dry-run result cache keyed by process, to and body (reference: body only)",
-    "state latest": "gen 1/2 memory: program name stand-in and ao-loader 0.0.49 (reference CU: 0.0.44)",
-    "aos result": "gen 1/2 memory: program name stand-in and ao-loader 0.0.49 (reference CU: 0.0.44)",
-    "aos error": "gen 1/2 memory: program name stand-in and ao-loader 0.0.49 (reference CU: 0.0.44)",
-    "aos send": "gen 1/2 memory: program name stand-in and ao-loader 0.0.49 (reference CU: 0.0.44)",
-    "aos dry-run": "gen 1/2 memory: program name stand-in and ao-loader 0.0.49 (reference CU: 0.0.44)",
-    "aos state": "gen 1/2 memory: program name stand-in and ao-loader 0.0.49 (reference CU: 0.0.44)",
 }
 
 
@@ -530,7 +533,7 @@ def main() -> int:
             stop(ref_proc)
             args.capture.write_text(json.dumps({
                 "version": CAPTURE_VERSION, "clock_start_ms": CLOCK_START_MS, "ids": ids,
-                "settings": SETTINGS,
+                "settings": SETTINGS, "worker_program": worker_program(ref_dir),
                 "exchanges": [{"name": r.name, "method": r.method, "path": r.path, "request_body": r.body,
                                "request_headers": r.headers, **a} for r, a in zip(reqs, ref_answers, strict=True)],
             }, indent=1, ensure_ascii=False))
@@ -540,7 +543,8 @@ def main() -> int:
             if names != [r.name for r in reqs]:
                 raise SystemExit("the capture's request list differs from this tool's; re-capture")
             ref_answers = capture["exchanges"]
-        aocu_proc, aocu_url = start_aocu(devnet, wallet, work)
+        program = capture["worker_program"] if capture is not None else worker_program(ref_dir)
+        aocu_proc, aocu_url = start_aocu(devnet, wallet, work, program)
         procs.append(aocu_proc)
         ours = run_list(aocu_url, reqs, ids)
         (work / "aocu-answers.json").write_text(json.dumps(ours, indent=1, ensure_ascii=False))

@@ -48,7 +48,7 @@ def pipeline_options(config: Config) -> PipelineOptions:
         cache_dir=str(config.wasm.binary_dir / "aocu-compiled"),
         enable_memory_reset=config.pipeline.enable_memory_reset,
         auto_file_checkpoints=not config.checkpoint.disable_file_creation,
-        ignore_local_checkpoints=config.checkpoint.ignore_local)
+        ignore_local_checkpoints=config.checkpoint.ignore_local, wasm_program=config.wasm.program)
 
 
 def finder_settings(config: Config) -> FinderSettings:

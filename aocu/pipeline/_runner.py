@@ -85,6 +85,7 @@ class PipelineOptions:
     eager_checkpoint_gas: int = 300_000_000_000_000
     eager_checkpoint_time_ms: float = 15 * 60 * 1000
     wasm_deadline_s: float | None = None
+    wasm_program: str = "./this.program"     # AOCU_WASM_PROGRAM: what gen 1-3 modules see as argv[0]
     cache_dir: str | None = None
     enable_memory_reset: bool = False       # ENABLE_MEMORY_RESET (aocu.pipeline._reset)
     auto_file_checkpoints: bool = True       # not DISABLE_PROCESS_FILE_CHECKPOINT_CREATION (eager, interval)
@@ -192,7 +193,8 @@ class ProcessRunner:
                 module = await trio.to_thread.run_sync(lambda: load_module(
                     binary, opts.format, compute_limit=int(opts.compute_limit),
                     memory_limit=int(opts.memory_limit), cache_dir=self.options.cache_dir,
-                    options=HostOptions(deadline_s=self.options.wasm_deadline_s)))
+                    options=HostOptions(deadline_s=self.options.wasm_deadline_s,
+                                        this_program=self.options.wasm_program)))
             except WasmError as exc:
                 raise InvalidModuleError(f"Module {module_id} cannot be loaded: {exc}") from exc
             self._modules[key] = module

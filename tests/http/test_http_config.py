@@ -179,3 +179,11 @@ def test_set_variables_win_over_the_dotenv_file(tmp_path: Path) -> None:
     merged = load_dotenv({"PORT": "2222", "DOTENV_CONFIG_PATH": str(env_file)})
     assert (merged["PORT"], merged["BUSY_THRESHOLD"]) == ("2222", "7")
     assert load_dotenv({"A": "1"}, tmp_path / "absent.env") == {"A": "1"}
+
+
+def test_wasm_program_defaults_to_the_reference_images_worker_and_reaches_the_pipeline() -> None:
+    from aocu.pipeline._open import pipeline_options
+
+    default, given = config(), config(AOCU_WASM_PROGRAM="/opt/cu/src/effects/worker/evaluator/index.js")
+    assert default.wasm.program == "/usr/app/src/effects/worker/evaluator/index.js"
+    assert pipeline_options(given).wasm_program == "/opt/cu/src/effects/worker/evaluator/index.js"

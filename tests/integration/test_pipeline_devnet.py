@@ -9,6 +9,7 @@ after a restart from its stores.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -75,3 +76,20 @@ async def test_results_from_the_devnet_are_consistent_across_streams_and_restart
             after = await restarted.read_result(pid, more)
         assert again == last
         assert after["Output"] == results[3]["Output"]
+
+
+async def test_gen2_modules_see_the_configured_program_name(tmp_path: Path) -> None:
+    """Gen 1-3 modules read the program name (env ``_``); the reference CU's is its worker script path,
+    and memory depends on it (seen side by side with tools/compare_reference.py)."""
+    async with open_devnet(DevnetConfig(directory=tmp_path / "devnet")) as devnet:
+        module = await devnet.publish_module((MODULES / "lua_process_gen2.wasm").read_bytes(),
+                                             module_format="wasm32-unknown-emscripten2")
+        pid = await devnet.spawn(module)
+        mid = await devnet.send(pid, tags={"Action": "Env"})
+        worker = "/srv/cu/src/effects/worker/evaluator/index.js"
+        async with open_cu(devnet, tmp_path / "cu", PipelineOptions(wasm_program=worker)) as cu:
+            configured = json.loads((await cu.read_result(pid, mid))["Output"])
+        async with open_cu(devnet, tmp_path / "cu-default") as cu:
+            default = json.loads((await cu.read_result(pid, mid))["Output"])
+    assert configured["_"] == worker
+    assert default["_"] == "./this.program"
