@@ -24,6 +24,7 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
     Summary,
+    disable_created_metrics,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST, generate_latest
@@ -32,6 +33,10 @@ from prometheus_client.samples import Exemplar
 from aocu.api import PipelineGauges
 
 __all__ = ["METRICS_CONTENT_TYPE", "ServiceMetrics"]
+
+# prom-client (the reference) exposes no ``*_created`` series; prometheus-client's switch is
+# process-wide, which is fine: the CU's registry is the only one in its process.
+disable_created_metrics()
 
 METRICS_CONTENT_TYPE: Final = CONTENT_TYPE_LATEST   # application/openmetrics-text; version=1.0.0; ...
 PREFIX: Final = "ao_cu_"
