@@ -270,6 +270,13 @@ def dry(name: str, path: str, body: Any, **headers: str) -> Req:
     return Req(name, "POST", path, raw, {**JSON_HEADERS, **headers})
 
 
+def cursor(timestamp: int, ordinate: str, cron: str | None, sort: str) -> str:
+    """A /results cursor as the reference encodes it (standard base64 of its JSON), URL-escaped."""
+    text = json.dumps({"timestamp": timestamp, "ordinate": ordinate, "cron": cron, "sort": sort},
+                      separators=(",", ":"))
+    return base64.b64encode(text.encode()).decode().replace("+", "%2B").replace("/", "%2F").replace("=", "%3D")
+
+
 def requests_for(ids: dict[str, str]) -> list[Req]:
     msg = {"Id": "1234", "Target": "{PA}", "Owner": "1234", "Anchor": "0", "Data": "1234",
            "Tags": [{"name": "Action", "value": "Count"}, {"name": "Data-Protocol", "value": "ao"},
@@ -306,6 +313,11 @@ def requests_for(ids: dict[str, str]) -> list[Req]:
         Req("results from timestamp", "GET", f"/results/{{PA}}?from={CLOCK_START_MS + 3000}&limit=3"),
         Req("results from/to", "GET", f"/results/{{PA}}?from={CLOCK_START_MS + 2000}&to={CLOCK_START_MS + 6000}"),
         Req("results limit 0", "GET", "/results/{PA}?limit=0"),
+        Req("results from cursor", "GET", f"/results/{{PA}}?from={cursor(CLOCK_START_MS + 3000, '3', None, 'ASC')}"
+            "&limit=2"),
+        Req("results DESC cursor", "GET", f"/results/{{PA}}?from={cursor(CLOCK_START_MS + 9000, '9', None, 'DESC')}"
+            "&limit=3"),
+        Req("results to cursor", "GET", f"/results/{{PA}}?to={cursor(CLOCK_START_MS + 3000, '3', None, 'ASC')}"),
         Req("results sort bad", "GET", "/results/{PA}?sort=UP"),
         Req("results limit abc", "GET", "/results/{PA}?limit=abc"),
         Req("results limit -1", "GET", "/results/{PA}?limit=-1"),
@@ -313,6 +325,8 @@ def requests_for(ids: dict[str, str]) -> list[Req]:
         Req("results unknown process", "GET", f"/results/{UNKNOWN_ID}"),
         Req("cron", "GET", "/cron/{PC}"),
         Req("cron limit 2", "GET", "/cron/{PC}?limit=2"),
+        Req("cron from cursor", "GET",
+            f"/cron/{{PC}}?from={cursor(CLOCK_START_MS + 15_000 + 2 * MINUTE_MS, '0', '0-1-minute', 'DESC')}"),
         Req("cron from/to", "GET",
             f"/cron/{{PC}}?from={CLOCK_START_MS}&to={CLOCK_START_MS + 20 * 1000 + 4 * MINUTE_MS}"),
         Req("result cron process message", "GET", "/result/{D1}?process-id={PC}"),
@@ -345,6 +359,9 @@ def requests_for(ids: dict[str, str]) -> list[Req]:
         Req("unknown route", "GET", "/nope"),
         Req("unknown route POST", "POST", "/result/{A1}?process-id={PA}", "{}", JSON_HEADERS),
         Req("healthcheck", "GET", "/healthcheck"),
+        Req("metrics (not enabled)", "GET", "/metrics"),
+        Req("result no-busy empty", "GET", "/result/{A10}?process-id={PA}&no-busy="),
+        Req("result extra query", "GET", "/result/{A11}?process-id={PA}&foo=bar"),
     ]
     if "PAOS" in ids:
         reqs += [
@@ -493,6 +510,66 @@ def report(reqs: list[Req], ref: list[dict[str, Any]], ours: list[dict[str, Any]
 
 
 # ---------------------------------------------------------------------------------------------
+# side-by-side cost of a cold evaluation
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the whole process (every thread, the reference's workers included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_scenario(gateway: str, modules_dir: Path | None, n: int) -> list[tuple[str, str, str]]:
+    """One process per module with ``n`` counter messages: (label, process id, last message id)."""
+    cases = [("lua fixture (gen 2)", FIXTURES / "lua_process_gen2.wasm", "Count", "")]
+    if modules_dir is not None and (modules_dir / "loader/test/aos/process.wasm").exists():
+        cases.append(("aos (gen 2)", modules_dir / "loader/test/aos/process.wasm", "Eval",
+                      "Counter = (Counter or 0) + 1 return Counter"))
+    out = []
+    with httpx.Client(base_url=f"{gateway}/_devnet", timeout=120) as http:
+        for label, path, action, data in cases:
+            module = http.post("/modules", params={"format": F2}, content=path.read_bytes()).raise_for_status()
+            pid = http.post("/processes", json={"module": module.json()["id"]}).raise_for_status().json()["id"]
+            body = {"process": pid, "data": data, "tags": [{"name": "Action", "value": action}]}
+            last = ""
+            for _ in range(n):
+                last = http.post("/messages", json=body).raise_for_status().json()["id"]
+            out.append((label, pid, last))
+    return out
+
+
+def measure(proc: subprocess.Popen[bytes], url: str, pid: str, mid: str) -> tuple[float, float, str]:
+    """(CPU s, wall s, Output) of a cold ``/result`` for the last of a process's messages."""
+    cpu0, t0 = cpu_seconds(proc.pid), time.perf_counter()
+    answer = httpx.get(f"{url}/result/{mid}", params={"process-id": pid}, timeout=3600).raise_for_status().json()
+    return cpu_seconds(proc.pid) - cpu0, time.perf_counter() - t0, str(answer.get("Output"))
+
+
+def bench(ref_dir: Path, modules_dir: Path | None, n: int, work: Path, procs: list[subprocess.Popen[bytes]]) -> None:
+    devnet_proc, devnet = start_devnet(work)
+    procs.append(devnet_proc)
+    cases = bench_scenario(devnet["gateway"], modules_dir, n)
+    wallet = work / "wallet.json"
+    subprocess.run([sys.executable, "-m", "aocu", "wallet", "new", "-o", str(wallet)], env=python_env(),
+                   check=True, stdout=subprocess.DEVNULL)
+    rows = []
+    for label, pid, mid in cases:
+        ref_proc, ref_url = start_reference(ref_dir, devnet, wallet, work / f"ref-{pid[:6]}")
+        procs.append(ref_proc)
+        ref = measure(ref_proc, ref_url, pid, mid)
+        stop(ref_proc)
+        ours_proc, ours_url = start_aocu(devnet, wallet, work / f"aocu-{pid[:6]}", worker_program(ref_dir))
+        procs.append(ours_proc)
+        ours = measure(ours_proc, ours_url, pid, mid)
+        stop(ours_proc)
+        same = "same" if ref[2] == ours[2] else f"DIFFERENT ({ref[2]!r} vs {ours[2]!r})"
+        rows.append((label, ref, ours, same))
+    print(f"cold /result of message {n} (CPU of the whole CU process, each CU fresh):")
+    print("| module | reference CPU ms/msg | aocu CPU ms/msg | CPU ratio | reference wall s | aocu wall s | output |")
+    print("|---|---|---|---|---|---|---|")
+    for label, ref, ours, same in rows:
+        print(f"| {label} | {ref[0] / n * 1000:.3f} | {ours[0] / n * 1000:.3f} | {ref[0] / max(ours[0], 1e-9):.1f}x "
+              f"| {ref[1]:.2f} | {ours[1]:.2f} | {same} |")
 
 
 def main() -> int:
@@ -504,7 +581,20 @@ def main() -> int:
     parser.add_argument("--modules", default=os.environ.get("AO_TEST_MODULES"),
                         help="permaweb/ao test modules (adds the real AOS module); default $AO_TEST_MODULES")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, databases)")
+    parser.add_argument("--bench", type=int, metavar="N",
+                        help="instead: CPU per message of a cold evaluation of N messages, reference vs aocu")
     args = parser.parse_args()
+    if args.bench:
+        work = Path(tempfile.mkdtemp(prefix="aocu-bench-"))
+        procs: list[subprocess.Popen[bytes]] = []
+        try:
+            bench(find_reference(args.reference), Path(args.modules) if args.modules else None, args.bench, work,
+                  procs)
+        finally:
+            for proc in reversed(procs):
+                stop(proc)
+            shutil.rmtree(work, ignore_errors=True)
+        return 0
 
     capture = json.loads(args.replay.read_text()) if args.replay else None
     ref_dir = None if capture else find_reference(args.reference)
