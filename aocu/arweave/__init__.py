@@ -21,7 +21,7 @@ from ._dataitem import (
     serialize_data_item,
     signature_data,
 )
-from ._deephash import DeepHashChunk, deep_hash
+from ._deephash import DeepHashChunk, HashedBlob, deep_hash
 from ._signer import ArweaveSigner, DataItemSigner, sign_data_item, verify_data_item
 from ._tags import MAX_TAG_BYTES, deserialize_tags, serialize_tags, zigzag_varint
 
@@ -36,6 +36,7 @@ __all__ = [
     "DataItemError",
     "DataItemSigner",
     "DeepHashChunk",
+    "HashedBlob",
     "address_from",
     "base64url_encode",
     "deep_hash",

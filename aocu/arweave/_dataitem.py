@@ -19,7 +19,7 @@ from typing import Final
 from aocu.model import Tag
 
 from ._bytes import base64url_encode
-from ._deephash import deep_hash
+from ._deephash import HashedBlob, deep_hash
 from ._tags import MAX_TAG_BYTES, deserialize_tags, serialize_tags
 
 __all__ = [
@@ -224,10 +224,12 @@ def serialize_data_item(item: DataItem) -> bytes:
     return header + item.data  # one copy of the data
 
 
-def signature_data(item: DataItem) -> bytes:
+def signature_data(item: DataItem, data: HashedBlob | None = None) -> bytes:
     """The 48-byte deep hash an ANS-104 signer signs (arbundles ``getSignatureData``).
 
-    The data is hashed in place (one SHA-384 pass, no copy).
+    The data is hashed in place (one SHA-384 pass, no copy); with ``data``, that digest and
+    length stand for the item's data and ``item.data`` is not read (a streamed checkpoint).
     """
+    blob = data if data is not None else memoryview(item.data)
     return deep_hash([b"dataitem", b"1", str(item.signature_type).encode("ascii"), item.owner, item.target,
-                      item.anchor, _item_tag_bytes(item), memoryview(item.data)])
+                      item.anchor, _item_tag_bytes(item), blob])

@@ -6,17 +6,36 @@ checkpoint data items (§A.11). Algorithm (arweave-js / warp-arbundles ``deepHas
 
     blob b:  sha384(sha384(b"blob" + str(len(b))) + sha384(b))
     list l:  acc = sha384(b"list" + str(len(l))); for item: acc = sha384(acc + deep_hash(item))
+
+A blob enters the tree only through its length and its SHA-384, so a `HashedBlob` (both, computed
+by whoever streamed the bytes) stands for it: checkpoints are signed and verified without ever
+holding their data in one piece.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TypeAlias
 
-__all__ = ["DeepHashChunk", "deep_hash"]
+__all__ = ["DeepHashChunk", "HashedBlob", "deep_hash"]
 
-DeepHashChunk: TypeAlias = "bytes | bytearray | memoryview | Sequence[DeepHashChunk]"
+
+@dataclass(frozen=True, slots=True)
+class HashedBlob:
+    """A blob known by its SHA-384 digest and its length in bytes (all the deep hash needs of it)."""
+
+    sha384: bytes
+    size: int
+
+    @classmethod
+    def of(cls, data: bytes | bytearray | memoryview) -> HashedBlob:
+        view = memoryview(data)
+        return cls(hashlib.sha384(view).digest(), view.nbytes)
+
+
+DeepHashChunk: TypeAlias = "bytes | bytearray | memoryview | HashedBlob | Sequence[DeepHashChunk]"
 
 
 def _sha384(data: bytes | bytearray | memoryview) -> bytes:
@@ -24,11 +43,12 @@ def _sha384(data: bytes | bytearray | memoryview) -> bytes:
 
 
 def deep_hash(chunk: DeepHashChunk) -> bytes:
-    """The 48-byte deep hash of a blob (bytes-like) or a (nested) list of chunks."""
+    """The 48-byte deep hash of a blob (bytes-like or `HashedBlob`) or a (nested) list of chunks."""
     if isinstance(chunk, bytes | bytearray | memoryview):
-        blob = memoryview(chunk)
-        tag = _sha384(b"blob" + str(blob.nbytes).encode())
-        return _sha384(tag + _sha384(blob))
+        chunk = HashedBlob.of(chunk)
+    if isinstance(chunk, HashedBlob):
+        tag = _sha384(b"blob" + str(chunk.size).encode())
+        return _sha384(tag + chunk.sha384)
     if isinstance(chunk, str):
         # A str is a Sequence but never a chunk; failing loudly beats hashing its characters.
         raise TypeError("deep_hash takes bytes or lists of them, not str")

@@ -35,6 +35,7 @@ from ._dataitem import (
     signature_data,
     validate_fields,
 )
+from ._deephash import HashedBlob
 
 __all__ = ["ArweaveSigner", "DataItemSigner", "sign_data_item", "verify_data_item"]
 
@@ -111,9 +112,12 @@ def _tag(t: Tag | tuple[str, str]) -> Tag:
     return Tag(js_string_units(name), js_string_units(value))
 
 
-def sign_data_item(signer: DataItemSigner, *, data: bytes, tags: Sequence[Tag] = (), target: bytes = b"",
-                   anchor: bytes = b"") -> DataItem:
+def sign_data_item(signer: DataItemSigner, *, data: bytes | HashedBlob, tags: Sequence[Tag] = (),
+                   target: bytes = b"", anchor: bytes = b"") -> DataItem:
     """A data item signed by ``signer``; ``target``/``anchor`` are raw 32 bytes or b"".
+
+    With a `HashedBlob` for ``data`` (its bytes streamed elsewhere), the item's ``data`` is
+    left empty: serialised, it is the item's header, and the data follows it.
 
     Raises `DataItemError` for fields no valid item has (see `validate_fields`), e.g. more than
     128 tags, an empty tag name or a lone surrogate in a tag.
@@ -122,25 +126,33 @@ def sign_data_item(signer: DataItemSigner, *, data: bytes, tags: Sequence[Tag] =
     unsigned = DataItem(signature_type=signer.signature_type,
                         signature=bytes(SIGNATURE_CONFIG.get(signer.signature_type, (0, 0))[0]),
                         owner=bytes(signer.owner), target=bytes(target), anchor=bytes(anchor), tags=clean,
-                        data=data if isinstance(data, bytes) else bytes(data))
+                        data=_item_data(data))
     unsigned = dataclasses.replace(unsigned, raw_tags=validate_fields(unsigned))
-    return dataclasses.replace(unsigned, signature=signer.sign(signature_data(unsigned)))
+    hashed = data if isinstance(data, HashedBlob) else None
+    return dataclasses.replace(unsigned, signature=signer.sign(signature_data(unsigned, hashed)))
 
 
-def verify_data_item(item: DataItem) -> bool:
+def _item_data(data: bytes | HashedBlob) -> bytes:
+    if isinstance(data, HashedBlob):
+        return b""
+    return data if isinstance(data, bytes) else bytes(data)
+
+
+def verify_data_item(item: DataItem, data: HashedBlob | None = None) -> bool:
     """Whether ``item`` is a valid, correctly signed data item. Never raises on bad input.
 
     Checks the fields (`validate_fields`: sizes, tag limits, tag bytes) and, for type 1
     (Arweave), the RSA-PSS signature over `signature_data` with any salt length. The id is
     sha256(signature), so a valid signature fixes it. Other signature types (ed25519, Ethereum,
-    Solana, Aptos) are not implemented: they are False, never trusted.
+    Solana, Aptos) are not implemented: they are False, never trusted. With ``data``, the
+    signature is checked over that digest and length instead of ``item.data`` (`signature_data`).
     """
     try:
         validate_fields(item)
         if item.signature_type != ARWEAVE_SIGNATURE_TYPE:
             return False
         key = rsa.RSAPublicNumbers(_PUBLIC_EXPONENT, int.from_bytes(item.owner, "big")).public_key()
-        key.verify(item.signature, signature_data(item), _VERIFY_PADDING, hashes.SHA256())
+        key.verify(item.signature, signature_data(item, data), _VERIFY_PADDING, hashes.SHA256())
     except (InvalidSignature, ValueError, TypeError, AttributeError, OverflowError):
         return False
     return True

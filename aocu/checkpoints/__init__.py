@@ -2,23 +2,31 @@
 
 Start with `ArweaveCheckpointer` (creation, reference-cu.md §2.16) and `CheckpointFinder` (the
 record and Arweave starting-point sources, §2.5.5-6, verified more strictly than the reference).
-`_format` owns what a checkpoint is (tags, encoding, checks), `_items` the signing and verifying
-ports. The pipeline (`aocu.pipeline`) decides when to create and when to look.
+`_format` owns what a checkpoint is (tags, checks), `_codec` its gzip in bounded pieces with the
+hashes made on the way, `_items` the signing and verifying ports, `_stream` the download-side
+pipeline. The pipeline (`aocu.pipeline`) decides when to create and when to look.
 """
 
-from ._create import ArweaveCheckpointer, FindsCheckpoint
-from ._format import (
+from ._codec import (
     GZIP_LEVEL,
-    CheckpointRejected,
     EncodedMemory,
-    check_item,
+    MemoryDecoder,
     check_memory,
-    checkpoint_tags,
+    check_sha256,
     decode_memory,
     encode_memory,
-    point_of,
 )
-from ._items import Ans104Signer, Ans104Verifier, ItemSigner, ItemVerifier, SignedItem, assemble_item
+from ._create import ArweaveCheckpointer, FindsCheckpoint
+from ._format import CheckpointRejected, check_item, checkpoint_tags, point_of
+from ._items import (
+    Ans104Signer,
+    Ans104Verifier,
+    ItemSigner,
+    ItemVerifier,
+    SignedItem,
+    assemble_item,
+    signed_item_bytes,
+)
 from ._load import CheckpointFinder, CheckpointGateway, FinderSettings, Found, Replay
 
 __all__ = [
@@ -35,13 +43,16 @@ __all__ = [
     "Found",
     "ItemSigner",
     "ItemVerifier",
+    "MemoryDecoder",
     "Replay",
     "SignedItem",
     "assemble_item",
     "check_item",
     "check_memory",
+    "check_sha256",
     "checkpoint_tags",
     "decode_memory",
     "encode_memory",
     "point_of",
+    "signed_item_bytes",
 ]

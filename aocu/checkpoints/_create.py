@@ -1,7 +1,7 @@
 """Creating Arweave checkpoints: throttle, find-existing, sign, upload, record (reference-cu.md §2.16).
 
-`ArweaveCheckpointer.create` runs on the trio thread and does its CPU work (gzip, SHA-256,
-RSA signing) in worker threads. It is called with a *copy* of a process's memory, taken
+`ArweaveCheckpointer.create` runs on the trio thread and does its CPU work (gzip with SHA-256 and
+SHA-384 on the way, one RSA signature) in a worker thread. It is called with a *copy* of a process's memory, taken
 while the process was checked out, from a background task of the CU: the request that
 crossed an eager threshold never waits for an upload (the reference awaits it, §8.5 #34).
 Failures raise; the caller logs and drops them (a checkpoint is an optimisation).
@@ -20,7 +20,8 @@ from aocu.clients import CheckpointRecord as ListedCheckpoint
 from aocu.clients import Uploader
 from aocu.stores import CheckpointRecord, CheckpointStore, MemoryBuffer, MemoryPoint
 
-from ._format import checkpoint_tags, encode_memory, first_tag
+from ._codec import encode_memory
+from ._format import checkpoint_tags, first_tag
 from ._items import ItemSigner
 
 __all__ = ["ArweaveCheckpointer", "FindsCheckpoint"]
@@ -92,17 +93,18 @@ class ArweaveCheckpointer:
             record = CheckpointRecord(point=point, checkpoint_id=existing.id,
                                       encoding=first_tag(existing.tags, "Content-Encoding"))
         else:
-            def build() -> tuple[str, bytes]:
+            def build() -> tuple[str, tuple[bytes, ...]]:
                 encoded = encode_memory(memory)
                 tags = checkpoint_tags(point, sha256=encoded.sha256, unit_id=self.unit_id)
-                signed = self.signer.sign(encoded.data, tags)
-                return signed.id, signed.raw
+                signed = self.signer.sign(encoded.gzip, tags)
+                return signed.id, (signed.header, *encoded.parts)
 
-            item_id, raw = await trio.to_thread.run_sync(build, limiter=self._limiter)
-            await self.uploader.upload_data_item(raw, item_id=item_id)
+            # the item goes up as header + gzip pieces: no joined copy of the gzip is ever made
+            item_id, parts = await trio.to_thread.run_sync(build, limiter=self._limiter)
+            await self.uploader.upload_data_item(parts, item_id=item_id)
             self._uploaded_at[point.process_id] = self._clock_ms()
             log.info("uploaded checkpoint %s of %s at nonce %s (%d bytes)", item_id, point.process_id, nonce,
-                     len(raw))
+                     sum(map(len, parts)))
             record = CheckpointRecord(point=point, checkpoint_id=item_id, encoding="gzip")
         try:
             await self.store.write_checkpoint_record(record)

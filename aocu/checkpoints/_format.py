@@ -1,86 +1,33 @@
-"""What an Arweave checkpoint is: its tags, its encoded memory, and the checks before it is trusted.
+"""What an Arweave checkpoint is: its tags, and the checks of its signed item before it is trusted.
 
-Pure functions, any thread. The tags and their order, the gzip level and the SHA-256 of the
+Pure functions, any thread. The tags and their order, gzip and the SHA-256 of the
 *uncompressed* memory are the reference's (reference-cu.md §2.16, ``createCheckpointDataItemWith``
 in ``servers/cu/src/effects/ao-process.js``), so a reference CU loads our checkpoints and we load
 theirs. `point_of` reads a checkpoint's tags back as ``findLatestProcessMemoryWith`` does
-(§2.5.6 step 6: the ordinate comes from ``Nonce``). `check_checkpoint` holds the checks the
-reference does not make (issue 6): owner trusted, tags consistent, memory hash matching.
+(§2.5.6 step 6: the ordinate comes from ``Nonce``). `check_item` holds the checks the
+reference does not make (issue 6): owner trusted, tags consistent (the memory's hash: ``_codec``).
 """
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import zlib
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 
 from aocu.model import Tag
 from aocu.stores import MemoryPoint
 
 __all__ = [
-    "GZIP_LEVEL",
     "CheckpointRejected",
-    "EncodedMemory",
     "check_item",
-    "check_memory",
     "checkpoint_tags",
-    "decode_memory",
-    "encode_memory",
     "first_tag",
     "point_of",
 ]
 
-#: ``zlib.gzip(memory, {level: 9})`` in the reference (best compression: uploads are paid by size).
-GZIP_LEVEL = 9
 CONTENT_TYPE = "application/octet-stream"
 
 
 class CheckpointRejected(ValueError):
     """A checkpoint that must not be loaded; the message says why (it is logged, never raised to a client)."""
-
-
-@dataclass(frozen=True, slots=True)
-class EncodedMemory:
-    """gzip of the memory, and the hex SHA-256 of the memory itself (the ``SHA-256`` tag)."""
-
-    data: bytes
-    sha256: str
-    size: int
-
-
-def encode_memory(memory: bytes | bytearray | memoryview) -> EncodedMemory:
-    """gzip level 9 and the SHA-256 of the uncompressed bytes (CPU-bound: call in a thread).
-
-    ``mtime=0`` makes the gzip header deterministic (Node's zlib writes 0 there too).
-    """
-    view = memoryview(memory)
-    return EncodedMemory(gzip.compress(view, compresslevel=GZIP_LEVEL, mtime=0),
-                         hashlib.sha256(view).hexdigest(), view.nbytes)
-
-
-def decode_memory(data: bytes, encoding: str | None, *, max_bytes: int | None = None) -> bytes:
-    """``decodeData``: gunzip when ``encoding`` is ``gzip``, as is when empty; anything else is refused.
-
-    More than ``max_bytes`` of memory (a process cannot have more than its memory limit) is
-    refused without inflating the rest.
-    """
-    if not encoding:
-        memory = data
-    elif encoding != "gzip":
-        raise CheckpointRejected(f"encoding {encoding!r} is not supported (only gzip)")
-    else:
-        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        try:
-            memory = inflater.decompress(data, (max_bytes + 1) if max_bytes is not None else 0)
-        except zlib.error as exc:
-            raise CheckpointRejected(f"the data is not valid gzip: {exc}") from None
-        if not inflater.eof and (max_bytes is None or len(memory) <= max_bytes):
-            raise CheckpointRejected("the gzip data is truncated")
-    if max_bytes is not None and len(memory) > max_bytes:
-        raise CheckpointRejected(f"the memory is larger than {max_bytes} bytes")
-    return memory
 
 
 def _text(value: object) -> str:
@@ -186,11 +133,3 @@ def check_item(*, item_id: str, expected_id: str, owner_address: str, trusted: C
         raise CheckpointRejected(f"tag Module is {first_tag(tags, 'Module')!r}, not the process's {module_id}")
     if not first_tag(tags, "SHA-256"):
         raise CheckpointRejected("no SHA-256 tag")
-
-
-def check_memory(tags: Sequence[Tag], memory: bytes) -> None:
-    """The decoded memory must hash to the ``SHA-256`` tag (hex SHA-256 of the uncompressed memory)."""
-    expected = first_tag(tags, "SHA-256") or ""
-    actual = hashlib.sha256(memory).hexdigest()
-    if actual != expected.lower():
-        raise CheckpointRejected(f"the memory's SHA-256 is {actual}, the tag says {expected}")

@@ -1,13 +1,14 @@
 """Signed checkpoint data items: the signing and verifying ports, and their ANS-104 implementations.
 
-`ItemSigner` makes the uploaded item, `ItemVerifier` checks one read back; both are CPU work
-(RSA-4096, a SHA-384 deep hash over the whole gzip): call them in a worker thread. The ANS-104
+`ItemSigner` makes the uploaded item, `ItemVerifier` checks one read back. Neither sees the data:
+the deep hash needs only its SHA-384 and length (`HashedBlob`), computed while the gzip is made
+or downloaded, so signing and verifying are one RSA-4096 operation each (milliseconds). The ANS-104
 implementations wrap `aocu.arweave`; tests may substitute `aocu.testing.FakeItemSigner`/`FakeItemVerifier`.
 
 A gateway serves a data item's *data* at ``/raw/<id>``, not its signed bytes, so a
 checkpoint is re-assembled for verification (`assemble_item`) from what the gateway's GraphQL
 index says of it (``signature``, ``owner.key``, ``anchor``, ``recipient``, ``tags``: the
-``GetProcesses`` query the CU already sends) and its ``/raw`` data. The tags are re-serialised
+``GetProcesses`` query the CU already sends) and its ``/raw`` data's hash. The tags are re-serialised
 in their listed order for the deep hash; arbundles' encoding is canonical, so an item built by
 arbundles or by us verifies, and anything else fails verification (the safe side).
 """
@@ -22,6 +23,7 @@ from typing import Protocol
 from aocu.arweave import (
     ArweaveSigner,
     DataItem,
+    HashedBlob,
     serialize_data_item,
     sign_data_item,
     verify_data_item,
@@ -30,7 +32,8 @@ from aocu.model import Tag
 
 from ._format import CheckpointRejected
 
-__all__ = ["Ans104Signer", "Ans104Verifier", "ItemSigner", "ItemVerifier", "SignedItem", "assemble_item"]
+__all__ = ["Ans104Signer", "Ans104Verifier", "ItemSigner", "ItemVerifier", "SignedItem", "assemble_item",
+           "signed_item_bytes"]
 
 #: ANS-104 signature type 1 (Arweave RSA-PSS): 512-byte signature and owner (RSA-4096 modulus).
 ARWEAVE_SIGNATURE_TYPE = 1
@@ -39,8 +42,10 @@ ARWEAVE_KEY_BYTES = 512
 
 @dataclass(frozen=True, slots=True)
 class SignedItem:
+    """A signed item's id and its bytes up to its data: the item is ``header`` + the data."""
+
     id: str
-    raw: bytes
+    header: bytes
 
 
 class ItemSigner(Protocol):
@@ -49,15 +54,21 @@ class ItemSigner(Protocol):
         """The signer's wallet address (the owner GraphQL finds its items by)."""
         ...
 
-    def sign(self, data: bytes, tags: Sequence[Tag]) -> SignedItem:
-        """A signed data item without target or anchor, serialised."""
+    def sign(self, data: HashedBlob, tags: Sequence[Tag]) -> SignedItem:
+        """A data item without target or anchor, signed over data of that hash and length."""
         ...
 
 
 class ItemVerifier(Protocol):
-    def verify(self, item: DataItem) -> None:
-        """Check the item's signature; `CheckpointRejected` saying why when it does not hold."""
+    def verify(self, item: DataItem, data: HashedBlob) -> None:
+        """Check the item's signature over data of that hash and length (``item.data`` is not read);
+        `CheckpointRejected` saying why when it does not hold."""
         ...
+
+
+def signed_item_bytes(signer: ItemSigner, data: bytes, tags: Sequence[Tag]) -> bytes:
+    """A whole signed item in one piece (tests, small data; checkpoints upload header and data apart)."""
+    return signer.sign(HashedBlob.of(data), tags).header + data
 
 
 def _b64url_decode(text: str | None, what: str) -> bytes:
@@ -70,8 +81,8 @@ def _b64url_decode(text: str | None, what: str) -> bytes:
 
 
 def assemble_item(*, signature: str | None, owner_key: str, anchor: str | None, target: str | None,
-                  tags: Sequence[Tag], data: bytes) -> DataItem:
-    """The Arweave-signed data item an index entry and its data describe (``data`` is not copied)."""
+                  tags: Sequence[Tag]) -> DataItem:
+    """The Arweave-signed data item an index entry describes, without its data (verified by its hash)."""
     sig = _b64url_decode(signature, "signature")
     owner = _b64url_decode(owner_key, "owner key")
     if len(sig) != ARWEAVE_KEY_BYTES or len(owner) != ARWEAVE_KEY_BYTES:
@@ -79,7 +90,7 @@ def assemble_item(*, signature: str | None, owner_key: str, anchor: str | None, 
                                  f"{len(owner)} bytes; {ARWEAVE_KEY_BYTES} expected)")
     return DataItem(signature_type=ARWEAVE_SIGNATURE_TYPE, signature=sig, owner=owner,
                     target=_b64url_decode(target, "recipient"), anchor=_b64url_decode(anchor, "anchor"),
-                    tags=tuple(Tag(t.name, t.value) for t in tags), data=data)
+                    tags=tuple(Tag(t.name, t.value) for t in tags))
 
 
 class Ans104Signer:
@@ -92,14 +103,14 @@ class Ans104Signer:
     def address(self) -> str:
         return self._signer.address
 
-    def sign(self, data: bytes, tags: Sequence[Tag]) -> SignedItem:
+    def sign(self, data: HashedBlob, tags: Sequence[Tag]) -> SignedItem:
         item = sign_data_item(self._signer, data=data, tags=tags)
-        return SignedItem(item.id, serialize_data_item(item))
+        return SignedItem(item.id, serialize_data_item(item))    # data left empty: the header
 
 
 class Ans104Verifier:
     """`ItemVerifier` for Arweave-signed ANS-104 items (`aocu.arweave.verify_data_item`)."""
 
-    def verify(self, item: DataItem) -> None:
-        if not verify_data_item(item):
+    def verify(self, item: DataItem, data: HashedBlob) -> None:
+        if not verify_data_item(item, data):
             raise CheckpointRejected(f"the signature of {item.id} does not verify")

@@ -9,9 +9,11 @@ and the local files had nothing. Sources, in order:
   with more than ``S + R`` candidates, the reference's re-evaluation windows choose (`_windows`).
 
 Unlike the reference, which loads ``/raw/<id>`` and trusts it, every checkpoint is verified
-before use (`_fetch_verified`): the signed item is re-assembled from the gateway's index and data
-and its signature checked, its owner must be trusted, its signed tags must be the listed ones and
-name this process (and module), and the decompressed memory must hash to its ``SHA-256`` tag.
+before use (`_fetch_verified`): the signed item is re-assembled from the gateway's index, its
+owner must be trusted and its signed tags must be the listed ones and name this process (and
+module), all before the download; the download is hashed and gunzipped as it arrives
+(`_stream`), then the signature is checked over the data's hash and the memory must hash to its
+``SHA-256`` tag.
 A checkpoint failing any check is logged and skipped, and the next older one is tried.
 """
 
@@ -19,20 +21,22 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import trio
 
+from aocu.arweave import HashedBlob
 from aocu.clients import CheckpointRecord as ListedCheckpoint
 from aocu.clients import TransactionMeta, UpstreamError
 from aocu.model import Tag
 from aocu.stores import CheckpointStore, MemoryPoint
 
-from ._format import CheckpointRejected, check_item, check_memory, decode_memory, first_tag, point_of
+from ._codec import PIECE_BYTES, MemoryDecoder, check_sha256
+from ._format import CheckpointRejected, check_item, first_tag, point_of
 from ._items import ItemVerifier, assemble_item
+from ._stream import read_checkpoint_data
 
 __all__ = ["CheckpointFinder", "CheckpointGateway", "FinderSettings", "Found", "Replay"]
 
@@ -43,7 +47,9 @@ QUERY_LIMIT = 50
 #: Records read per lookup (``findRecordCheckpointBefore``'s ``LIMIT 5``).
 RECORD_LIMIT = 5
 
-Replay = Callable[[str, bytes, MemoryPoint, int], Awaitable[tuple[bytes, MemoryPoint]]]
+T = TypeVar("T")
+
+Replay = Callable[[str, bytes | bytearray, MemoryPoint, int], Awaitable[tuple[bytes, MemoryPoint]]]
 """``replay(process_id, memory, from_point, to_timestamp)``: evaluate from a memory to a timestamp
 through the normal pipeline without persisting anything; returns the memory and where it stands."""
 
@@ -56,7 +62,8 @@ class CheckpointGateway(Protocol):
 
     async def load_transaction_meta(self, tx_id: str) -> TransactionMeta: ...
 
-    async def load_transaction_data(self, tx_id: str, *, max_bytes: int | None = None) -> bytes: ...
+    async def consume_transaction_data(self, tx_id: str, consume: Callable[[AsyncIterator[bytes]], Awaitable[T]], *,
+                                       max_bytes: int | None = None, chunk_bytes: int = PIECE_BYTES) -> T: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,12 +87,16 @@ class FinderSettings:
 
 @dataclass(frozen=True, slots=True)
 class Found:
-    """A verified starting point: ``source`` is ``record`` or ``arweave``."""
+    """A verified starting point: ``source`` is ``record`` or ``arweave``.
+
+    ``memory`` is the decoder's own buffer, handed over (nothing else refers to it): the process
+    may keep it as its base rather than copy it.
+    """
 
     source: str
     checkpoint_id: str
     point: MemoryPoint
-    memory: bytes
+    memory: bytes | bytearray
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +200,7 @@ class CheckpointFinder:
                 log.info("verification window %d of %s: its first checkpoint %s is unusable", i, process_id,
                          window[0].id)
                 continue
+            memory: bytes | bytearray
             point, memory = first
             matches = 0
             try:
@@ -212,7 +224,7 @@ class CheckpointFinder:
 
     # -- one checkpoint ------------------------------------------------------------------
     async def _try(self, candidate: _Candidate, process_id: str, module_id: str | None,
-                   trusted: frozenset[str]) -> tuple[MemoryPoint, bytes] | None:
+                   trusted: frozenset[str]) -> tuple[MemoryPoint, bytearray] | None:
         try:
             return await self._fetch_verified(candidate, process_id, module_id, trusted)
         except CheckpointRejected as exc:
@@ -222,38 +234,25 @@ class CheckpointFinder:
         return None
 
     async def _fetch_verified(self, candidate: _Candidate, process_id: str, module_id: str | None,
-                              trusted: frozenset[str]) -> tuple[MemoryPoint, bytes]:
+                              trusted: frozenset[str]) -> tuple[MemoryPoint, bytearray]:
         meta = await self.gateway.load_transaction_meta(candidate.id)
-        data = await self.gateway.load_transaction_data(candidate.id, max_bytes=self.settings.max_download_bytes)
         item = assemble_item(signature=meta.signature, owner_key=meta.owner.key, anchor=meta.anchor,
-                             target=meta.recipient, tags=meta.tags, data=data)
-        # cheap checks first: nothing is inflated for an untrusted owner or another process
+                             target=meta.recipient, tags=meta.tags)
+        # cheap checks first: nothing is downloaded for an untrusted owner or another process
         check_item(item_id=item.id, expected_id=candidate.id, owner_address=item.owner_address, trusted=trusted,
                    tags=item.tags, listed_tags=candidate.tags, process_id=process_id, module_id=module_id)
         point = point_of(item.tags)
         encoding = first_tag(item.tags, "Content-Encoding")
-        errors: list[CheckpointRejected] = []
-        inflated: list[bytes] = []
+        MemoryDecoder(encoding)                              # an unsupported encoding is refused before the download
 
-        def verify() -> None:
-            try:
-                self.verifier.verify(item)
-            except CheckpointRejected as exc:
-                errors.append(exc)
+        async def consume(pieces: AsyncIterator[bytes]) -> tuple[HashedBlob, MemoryDecoder]:
+            decoder = MemoryDecoder(encoding, max_bytes=self.settings.max_memory_bytes)   # afresh per attempt
+            return await read_checkpoint_data(pieces, decoder), decoder
 
-        def inflate() -> None:
-            try:
-                memory = decode_memory(item.data, encoding, max_bytes=self.settings.max_memory_bytes)
-                check_memory(item.tags, memory)
-                inflated.append(memory)
-            except CheckpointRejected as exc:
-                errors.append(exc)
-
-        # the signature's deep hash and the gunzip are each one pass over hundreds of MiB, and
-        # both release the GIL: side by side, the memory is not used unless both pass
-        async with trio.open_nursery() as nursery:
-            for work in (verify, inflate):
-                nursery.start_soon(partial(trio.to_thread.run_sync, work, limiter=self._limiter))
-        if errors:
-            raise errors[0]
-        return point, inflated[0]
+        data_hash, decoder = await self.gateway.consume_transaction_data(
+            candidate.id, consume, max_bytes=self.settings.max_download_bytes, chunk_bytes=PIECE_BYTES)
+        # nothing decoded is used before every check has passed; on a failure the buffer is dropped
+        memory = decoder.finish()
+        self.verifier.verify(item, data_hash)                # one RSA verification: milliseconds
+        check_sha256(item.tags, decoder.sha256)
+        return point, memory

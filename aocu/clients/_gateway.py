@@ -13,7 +13,7 @@ import contextlib
 import functools
 import os
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -53,7 +53,7 @@ from ._parse import (
     owner_at,
     tags_at,
 )
-from ._retry import map_httpx_errors, read_capped, run_operation, send
+from ._retry import capped_chunks, map_httpx_errors, read_capped, run_operation, send
 from .base import Block, CheckpointRecord, TransactionMeta
 from .config import ClientsConfig, join_url
 
@@ -371,6 +371,40 @@ class HttpGatewayClient:
                 self.http, "GET", url, upstream=ARWEAVE, phase_timeouts=self.config.http_timeout()
             ) as response:
                 return await read_capped(response, limit, upstream=ARWEAVE)
+
+        return await run_operation(
+            attempt,
+            policy=self.config.gateway_retry,
+            timeout_s=self.config.download_timeout_s,
+            rng=self._rng,
+            upstream=ARWEAVE,
+            method="GET",
+            url=url,
+        )
+
+    async def consume_transaction_data(
+        self,
+        tx_id: str,
+        consume: Callable[[AsyncIterator[bytes]], Awaitable[T]],
+        *,
+        max_bytes: int | None = None,
+        chunk_bytes: int = DOWNLOAD_CHUNK_BYTES,
+    ) -> T:
+        """Stream ``/raw/{id}`` through ``consume`` (pieces of ``chunk_bytes``, at most ``max_bytes`` in all).
+
+        Backoff as in `load_transaction_data`; a transient failure, even mid-body, calls ``consume``
+        again on a new download, so it must start over each time. Its own errors propagate.
+        """
+        url = self.raw_url(tx_id)
+        limit = max_bytes if max_bytes is not None else self.config.data_max_bytes
+
+        async def attempt(_: int) -> T:
+            async with send(
+                self.http, "GET", url, upstream=ARWEAVE, phase_timeouts=self.config.http_timeout()
+            ) as response:
+                chunks = capped_chunks(response, limit, upstream=ARWEAVE, chunk_bytes=chunk_bytes)
+                async with contextlib.aclosing(chunks):
+                    return await consume(chunks)
 
         return await run_operation(
             attempt,

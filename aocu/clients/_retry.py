@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -228,8 +228,10 @@ def status_error(
     return err
 
 
-async def read_capped(response: httpx.Response, limit: int, *, upstream: str) -> bytes:
-    """The whole body, refusing (before or while reading) one over ``limit`` bytes."""
+async def capped_chunks(
+    response: httpx.Response, limit: int, *, upstream: str, chunk_bytes: int | None = None
+) -> AsyncIterator[bytes]:
+    """The body in pieces, refusing (before or while reading) one over ``limit`` bytes."""
     declared = response.headers.get("content-length")
     request = response.request
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -240,10 +242,9 @@ async def read_capped(response: httpx.Response, limit: int, *, upstream: str) ->
             url=str(request.url),
             status=response.status_code,
         )
-    chunks: list[bytes] = []
     size = 0
     with map_httpx_errors(upstream, request.method, str(request.url)):
-        async with contextlib.aclosing(response.aiter_bytes()) as body:
+        async with contextlib.aclosing(response.aiter_bytes(chunk_bytes)) as body:
             async for chunk in body:
                 size += len(chunk)
                 if size > limit:
@@ -254,8 +255,13 @@ async def read_capped(response: httpx.Response, limit: int, *, upstream: str) ->
                         url=str(request.url),
                         status=response.status_code,
                     )
-                chunks.append(chunk)
-    return b"".join(chunks)
+                yield chunk
+
+
+async def read_capped(response: httpx.Response, limit: int, *, upstream: str) -> bytes:
+    """The whole body, refusing (before or while reading) one over ``limit`` bytes."""
+    async with contextlib.aclosing(capped_chunks(response, limit, upstream=upstream)) as chunks:
+        return b"".join([chunk async for chunk in chunks])
 
 
 async def read_prefix(response: httpx.Response, limit: int) -> bytes:
@@ -283,7 +289,7 @@ async def send(
     upstream: str,
     params: Mapping[str, str] | None = None,
     json_body: object = None,
-    content: bytes | None = None,
+    content: bytes | AsyncIterable[bytes] | None = None,
     headers: Mapping[str, str] | None = None,
     follow_redirects: bool = True,
     ok_statuses: Callable[[int], bool] | None = None,

@@ -12,7 +12,7 @@ is not the item's is an `UpstreamDataError`.
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Protocol
 
@@ -30,8 +30,8 @@ UPLOADER = "uploader"
 
 
 class Uploader(Protocol):
-    async def upload_data_item(self, raw: bytes, *, item_id: str | None = None) -> str:
-        """Post one signed data item; returns the id the uploader acknowledged.
+    async def upload_data_item(self, raw: bytes | Sequence[bytes], *, item_id: str | None = None) -> str:
+        """Post one signed data item (its bytes, or its bytes in pieces); returns the id the uploader acknowledged.
 
         With ``item_id``, a receipt for another id is an `UpstreamDataError`.
         """
@@ -49,11 +49,19 @@ class HttpUploaderClient:
         self.policy = policy if policy is not None else config.gateway_retry
         self._rng = rng if rng is not None else random.Random()
 
-    async def upload_data_item(self, raw: bytes, *, item_id: str | None = None) -> str:
-        headers = {"content-type": "application/octet-stream", "accept": "application/json"}
+    async def upload_data_item(self, raw: bytes | Sequence[bytes], *, item_id: str | None = None) -> str:
+        parts = (raw,) if isinstance(raw, bytes) else tuple(raw)
+        # pieces are streamed as they are (a checkpoint's gzip is never joined); the length is
+        # declared so the body is not sent chunked
+        headers = {"content-type": "application/octet-stream", "accept": "application/json",
+                   "content-length": str(sum(map(len, parts)))}
+
+        async def pieces() -> AsyncIterator[bytes]:
+            for part in parts:
+                yield part
 
         async def attempt(_: int) -> str:
-            async with send(self.http, "POST", self.url, upstream=UPLOADER, content=raw, headers=headers,
+            async with send(self.http, "POST", self.url, upstream=UPLOADER, content=pieces(), headers=headers,
                             phase_timeouts=self.config.http_timeout()) as response:
                 body = await read_json(response, upstream=UPLOADER, max_bytes=self.config.json_max_bytes)
                 try:

@@ -9,12 +9,14 @@ converted), heights and nonces are ints, ids are base64url strings.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 from aocu.model import Tag
+
+T = TypeVar("T")
 
 __all__ = [
     "Assignment",
@@ -323,6 +325,17 @@ class GatewayClient(Protocol):
 
     async def load_transaction_data(self, tx_id: str, *, max_bytes: int | None = None) -> bytes:
         """``GET {ARWEAVE_URL}/raw/{id}`` into memory (process data, assignment data, checkpoints)."""
+        ...
+
+    async def consume_transaction_data(
+        self,
+        tx_id: str,
+        consume: Callable[[AsyncIterator[bytes]], Awaitable[T]],
+        *,
+        max_bytes: int | None = None,
+        chunk_bytes: int = 1024 * 1024,
+    ) -> T:
+        """Stream ``/raw/{id}`` through ``consume``, which starts over on each retried download."""
         ...
 
     async def download_transaction_data(self, tx_id: str, dest: Path, *, max_bytes: int | None = None) -> int:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from aocu.arweave import (
     DataItem,
     DataItemError,
+    HashedBlob,
     parse_data_item,
     serialize_data_item,
     sign_data_item,
@@ -53,8 +54,8 @@ class _FakeSigner:
         return self.wallet.sign(message, salt=self.salt)
 
 
-def build_data_item(wallet: FakeWallet, *, data: bytes = b"", tags: Sequence[Tag] = (), target: bytes = b"",
-                    anchor: bytes = b"", salt: bytes = b"") -> DataItem:
+def build_data_item(wallet: FakeWallet, *, data: bytes | HashedBlob = b"", tags: Sequence[Tag] = (),
+                    target: bytes = b"", anchor: bytes = b"", salt: bytes = b"") -> DataItem:
     """An arweave-type data item "signed" by a `FakeWallet`.
 
     The id is a function of the fields and ``salt``: a real RSA-PSS signature is

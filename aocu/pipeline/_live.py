@@ -81,7 +81,7 @@ def normalize(raw: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(slots=True)
 class _Base:
-    memory: bytes
+    memory: bytes | bytearray
     host: HostState
     replay: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = field(default_factory=list)
     replay_s: float = 0.0
@@ -103,7 +103,7 @@ class LiveProcess:
     def __init__(
         self,
         module: Module,
-        memory: bytes | None = None,
+        memory: bytes | bytearray | None = None,
         *,
         rebase_after_s: float = DEFAULT_REBASE_AFTER_S,
         rebase_after_messages: int = DEFAULT_REBASE_AFTER_MESSAGES,
@@ -116,7 +116,14 @@ class LiveProcess:
         self.instance: Instance = module.instantiate(memory)
         self.rollbacks = 0
         self.rebases = 0
-        self._base = self._take_base()
+        if memory is not None and len(memory) == self.instance.memory_size():
+            # the instance holds exactly ``memory``: it is the first base (no second copy of a
+            # 1 GiB memory). The caller hands it over: a bytearray (a decoded checkpoint) is
+            # never changed by anyone after this.
+            self.rebases += 1
+            self._base = _Base(memory, self.instance.host_state())
+        else:
+            self._base = self._take_base()
 
     # -- bases ---------------------------------------------------------------------
     def _take_base(self) -> _Base:
@@ -130,10 +137,12 @@ class LiveProcess:
             self._base = self._take_base()
 
     def base_snapshot(self) -> bytes | None:
-        """The memory of the last base if no message ran since (a free snapshot)."""
-        return self._base.memory if not self._base.replay else None
+        """The memory of the last base if no message ran since (a free snapshot; bytes only, so the
+        caller can never change it)."""
+        memory = self._base.memory
+        return memory if not self._base.replay and isinstance(memory, bytes) else None
 
-    def _memory_before_last(self) -> bytes:
+    def _memory_before_last(self) -> bytes | bytearray:
         """Memory as it was before the failed message: the base plus a replay."""
         base = self._base
         if not base.replay:

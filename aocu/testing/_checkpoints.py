@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aocu.arweave import DataItem, serialize_data_item, signature_data
+from aocu.arweave import DataItem, HashedBlob, serialize_data_item, signature_data
 from aocu.checkpoints import CheckpointRejected, SignedItem
 from aocu.devnet._ans104 import build_data_item
 from aocu.devnet._ids import FakeWallet, fake_signature_valid
@@ -28,7 +28,7 @@ class FakeItemSigner:
     def address(self) -> str:
         return self.wallet.address
 
-    def sign(self, data: bytes, tags: Sequence[Tag]) -> SignedItem:
+    def sign(self, data: HashedBlob, tags: Sequence[Tag]) -> SignedItem:
         item = build_data_item(self.wallet, data=data, tags=tags)
         return SignedItem(item.id, serialize_data_item(item))
 
@@ -36,6 +36,6 @@ class FakeItemSigner:
 class FakeItemVerifier:
     """`aocu.checkpoints.ItemVerifier` for items signed by any `FakeWallet` (refuses real RSA ones)."""
 
-    def verify(self, item: DataItem) -> None:
-        if not fake_signature_valid(item.owner, signature_data(item), item.signature):
+    def verify(self, item: DataItem, data: HashedBlob) -> None:
+        if not fake_signature_valid(item.owner, signature_data(item, data), item.signature):
             raise CheckpointRejected(f"the signature of {item.id} does not verify")

@@ -149,6 +149,17 @@ class LinearMemory:
 
     def restore(self, data: bytes | bytearray | memoryview) -> None:
         """Copy ``data`` to offset 0; memory must already be at least that large."""
-        n = len(data)
+        n = memoryview(data).nbytes
         if n:
-            ctypes.memmove(self._at(0, n), bytes(data) if isinstance(data, memoryview) else data, n)
+            ctypes.memmove(self._at(0, n), _pointable(data, n), n)
+
+
+def _pointable(data: bytes | bytearray | memoryview, n: int) -> bytes | ctypes.Array[ctypes.c_char]:
+    """``data`` as ctypes can pass it by pointer: without a copy unless it is a read-only view
+    (a checkpoint's 1 GiB bytearray goes in place; memmove itself runs without the GIL)."""
+    if isinstance(data, bytes):
+        return data
+    view = memoryview(data)
+    if view.readonly:
+        return view.tobytes()
+    return (ctypes.c_char * n).from_buffer(view)

@@ -34,6 +34,7 @@ from aocu.checkpoints import (
     ItemVerifier,
     checkpoint_tags,
     encode_memory,
+    signed_item_bytes,
 )
 from aocu.clients import (
     ClientsConfig,
@@ -116,12 +117,12 @@ async def forge(devnet: Any, cu: ComputeUnit, signer: ItemSigner, point: MemoryP
     the gateway's index (a gateway that indexes anything).
     """
     encoded = encode_memory(memory)
-    signed = signer.sign(encoded.data, checkpoint_tags(point, sha256=sha or encoded.sha256, unit_id=unit))
+    raw = signed_item_bytes(signer, encoded.data, checkpoint_tags(point, sha256=sha or encoded.sha256, unit_id=unit))
     if corrupt_signature:
-        raw = signed.raw[:2] + bytes(b ^ 0x5A for b in signed.raw[2:514]) + signed.raw[514:]
+        raw = raw[:2] + bytes(b ^ 0x5A for b in raw[2:514]) + raw[514:]
         return await devnet.publish_data_item(parse_data_item(raw))
     assert cu.runner.arweave is not None
-    return await cu.runner.arweave.uploader.upload_data_item(signed.raw)
+    return await cu.runner.arweave.uploader.upload_data_item(raw)
 
 
 def tamper_data(devnet: Any, tx_id: str, data: bytes) -> None:

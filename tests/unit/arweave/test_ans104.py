@@ -25,6 +25,7 @@ from aocu.arweave import (
     ArweaveSigner,
     DataItem,
     DataItemError,
+    HashedBlob,
     base64url_encode,
     parse_data_item,
     serialize_data_item,
@@ -74,6 +75,38 @@ def test_arbundles_vectors_parse_verify_and_round_trip(vector: dict[str, Any]) -
     assert serialize_data_item(item) == raw
     # Our encoder writes the same tag bytes arbundles did (unicode, >64-byte strings, 128 tags).
     assert serialize_data_item(dataclasses.replace(item, raw_tags=b"")) == raw
+
+
+def streamed(data: bytes, piece: int = 7) -> HashedBlob:
+    """The data's SHA-384 and length as a download computes them, piece by piece."""
+    digest = hashlib.sha384()
+    for i in range(0, len(data), piece):
+        digest.update(data[i:i + piece])
+    return HashedBlob(digest.digest(), len(data))
+
+
+@pytest.mark.parametrize("vector", VECTORS["vectors"], ids=lambda v: v["name"])
+def test_arbundles_vectors_verify_from_the_datas_streamed_hash(vector: dict[str, Any]) -> None:
+    item = parse_data_item(b64url_decode(vector["raw"]))
+    header = dataclasses.replace(item, data=b"")            # what the loader assembles: no data
+    data = streamed(item.data)
+    assert signature_data(header, data) == signature_data(item)
+    assert verify_data_item(header, data)
+    # the digest and the length are both bound by the signature
+    assert not verify_data_item(header, HashedBlob(data.sha384, data.size + 1))
+    assert not verify_data_item(header, streamed(item.data + b"\0"))
+    if item.data:
+        assert not verify_data_item(header, streamed(bytes([item.data[0] ^ 1]) + item.data[1:]))
+        assert not verify_data_item(item, streamed(b""))     # the given hash wins over item.data
+
+
+def test_an_item_signed_from_its_datas_hash_is_its_header() -> None:
+    data = bytes(range(256)) * 40
+    tags = [Tag("Type", "Checkpoint"), Tag("Nonce", "7")]
+    header = sign_data_item(SIGNER, data=streamed(data), tags=tags)
+    assert header.data == b""
+    item = parse_data_item(serialize_data_item(header) + data)
+    assert item.data == data and item.id == header.id and verify_data_item(item)
 
 
 def test_vectors_cover_the_shapes_that_matter() -> None:

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aocu.arweave import deep_hash
+from aocu.arweave import HashedBlob, deep_hash
 
 
 def sha384(b: bytes) -> bytes:
@@ -61,3 +61,20 @@ def test_list_hash_is_48_bytes_and_order_sensitive(items: list[bytes]) -> None:
     assert len(h) == 48
     if len(set(items)) > 1:
         assert h != deep_hash(list(reversed(items))) or items == list(reversed(items))
+
+
+@given(st.binary(max_size=3000), st.integers(min_value=1, max_value=500))
+def test_a_blob_streamed_in_pieces_hashes_as_the_blob(data: bytes, piece: int) -> None:
+    streamed = hashlib.sha384()
+    for i in range(0, len(data), piece):
+        streamed.update(data[i:i + piece])
+    hashed = HashedBlob(streamed.digest(), len(data))
+    assert hashed == HashedBlob.of(data)
+    assert deep_hash(hashed) == deep_hash(data)
+    assert deep_hash([b"x", hashed]) == deep_hash([b"x", data])
+
+
+def test_a_hashed_blob_is_bound_to_its_length_and_digest() -> None:
+    hashed = HashedBlob.of(b"hello")
+    assert deep_hash(HashedBlob(hashed.sha384, 6)) != deep_hash(b"hello")
+    assert deep_hash(HashedBlob(sha384(b"hellO"), 5)) != deep_hash(b"hello")

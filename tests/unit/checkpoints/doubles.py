@@ -3,8 +3,8 @@ an uploader, and a gateway holding uploaded items (with ways to tamper with what
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from aocu.clients import CheckpointRecord as ListedCheckpoint
 from aocu.clients import NotFoundError, Owner, TransactionMeta, UpstreamStatusError
@@ -14,6 +14,7 @@ from aocu.devnet._ids import b64url_encode
 from aocu.model import Tag
 from aocu.testing import FakeItemSigner, FakeItemVerifier
 
+T = TypeVar("T")
 FakeSigner = FakeItemSigner
 FakeVerifier = FakeItemVerifier
 
@@ -24,9 +25,10 @@ class FakeUploader:
         self.uploads: list[bytes] = []
         self.fail = False
 
-    async def upload_data_item(self, raw: bytes, *, item_id: str | None = None) -> str:
+    async def upload_data_item(self, raw: bytes | Sequence[bytes], *, item_id: str | None = None) -> str:
         if self.fail:
             raise UpstreamStatusError("502 from the uploader", upstream="uploader", method="POST", url="x", status=502)
+        raw = raw if isinstance(raw, bytes) else b"".join(raw)
         self.uploads.append(raw)
         item = parse_data_item(raw)
         if self.gateway is not None:
@@ -46,6 +48,7 @@ class FakeGateway:
         self.downloads: list[str] = []
         self.fail_queries = False
         self.honest_owners = True          # False: answer with every owner's checkpoints (a lying index)
+        self.piece_bytes: int | None = None
 
     def add(self, item: DataItem) -> None:
         if all(i.id != item.id for i in self.items):
@@ -91,6 +94,15 @@ class FakeGateway:
         fields.update(self.meta_overrides.get(tx_id, {}))
         return TransactionMeta(**fields)
 
-    async def load_transaction_data(self, tx_id: str, *, max_bytes: int | None = None) -> bytes:
+    async def consume_transaction_data(self, tx_id: str, consume: Callable[[AsyncIterator[bytes]], Awaitable[T]], *,
+                                       max_bytes: int | None = None, chunk_bytes: int = 1 << 20) -> T:
+        """The data in pieces of ``chunk_bytes`` (``piece_bytes`` when set: tests cut it finer)."""
         self.downloads.append(tx_id)
-        return self.data_overrides.get(tx_id, self._item(tx_id).data)
+        data = self.data_overrides.get(tx_id, self._item(tx_id).data)
+        step = self.piece_bytes or chunk_bytes
+
+        async def pieces() -> AsyncIterator[bytes]:
+            for offset in range(0, len(data), step):
+                yield data[offset:offset + step]
+
+        return await consume(pieces())

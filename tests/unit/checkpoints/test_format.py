@@ -1,19 +1,13 @@
-"""Checkpoint tags, memory encoding and the checks before a checkpoint is trusted (reference-cu.md §2.16)."""
+"""Checkpoint tags and the checks of a signed item before it is trusted (reference-cu.md §2.16)."""
 
 from __future__ import annotations
-
-import gzip
-import hashlib
 
 import pytest
 
 from aocu.checkpoints import (
     CheckpointRejected,
     check_item,
-    check_memory,
     checkpoint_tags,
-    decode_memory,
-    encode_memory,
     point_of,
 )
 from aocu.model import Tag
@@ -59,28 +53,6 @@ def test_point_of_refuses_tags_without_integers() -> None:
         point_of([t for t in tags if t.name != "Process"])
 
 
-def test_memory_is_gzip_level_9_with_the_sha256_of_the_uncompressed_bytes() -> None:
-    memory = bytes(range(256)) * 1000 + b"\0" * 100_000
-    encoded = encode_memory(memory)
-    assert encoded.data == gzip.compress(memory, compresslevel=9, mtime=0)
-    assert encoded.sha256 == hashlib.sha256(memory).hexdigest() and encoded.size == len(memory)
-    assert decode_memory(encoded.data, "gzip") == memory
-    assert decode_memory(memory, None) == memory
-
-
-def test_decoding_refuses_other_encodings_bad_gzip_and_bombs() -> None:
-    data = encode_memory(b"\0" * 10_000).data
-    with pytest.raises(CheckpointRejected, match="encoding"):
-        decode_memory(data, "br")
-    with pytest.raises(CheckpointRejected):
-        decode_memory(b"not gzip at all", "gzip")
-    with pytest.raises(CheckpointRejected, match="truncated"):
-        decode_memory(data[: len(data) // 2], "gzip")
-    with pytest.raises(CheckpointRejected, match="larger"):
-        decode_memory(data, "gzip", max_bytes=9_999)
-    assert len(decode_memory(data, "gzip", max_bytes=10_000)) == 10_000
-
-
 def _check(**changes: object) -> None:
     tags = checkpoint_tags(POINT, sha256="00", unit_id="u")
     args: dict[str, object] = dict(item_id="x", expected_id="x", owner_address="owner", trusted={"owner"},
@@ -105,11 +77,3 @@ def test_item_checks() -> None:
     for changes, reason in cases:
         with pytest.raises(CheckpointRejected, match=reason):
             _check(**changes)
-
-
-def test_memory_check_compares_the_sha256_tag() -> None:
-    memory = b"memory"
-    tags = checkpoint_tags(POINT, sha256=hashlib.sha256(memory).hexdigest(), unit_id="u")
-    check_memory(tags, memory)
-    with pytest.raises(CheckpointRejected, match="SHA-256"):
-        check_memory(tags, memory + b"!")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from aocu.checkpoints import CheckpointFinder, FinderSettings, checkpoint_tags, encode_memory
+from aocu.checkpoints import CheckpointFinder, FinderSettings, checkpoint_tags, encode_memory, signed_item_bytes
 from aocu.devnet._ans104 import parse_data_item
 from aocu.devnet._ids import b64url_encode
 from aocu.model import Tag
@@ -33,7 +33,7 @@ def publish(gateway: FakeGateway, nonce: int, *, memory: bytes | None = None, si
             sha: str | None = None, extra: Sequence[Tag] = ()) -> str:
     encoded = encode_memory(memory if memory is not None else honest(nonce))
     tags = [*checkpoint_tags(point(nonce), sha256=sha or encoded.sha256, unit_id="u"), *extra]
-    item = parse_data_item(signer.sign(encoded.data, tags).raw)
+    item = parse_data_item(signed_item_bytes(signer, encoded.data, tags))
     gateway.add(item)
     return item.id
 
@@ -105,13 +105,33 @@ async def test_untrusted_owner_wrong_hash_wrong_module_and_ignored_ids_are_rejec
     ignored = publish(gateway, 3)
     wrong_module = dataclasses.replace(point(2), module_id="n" * 43)
     encoded = encode_memory(honest(2))
-    gateway.add(parse_data_item(CU.sign(encoded.data, checkpoint_tags(wrong_module, sha256=encoded.sha256,
-                                                                        unit_id="u")).raw))
+    gateway.add(parse_data_item(signed_item_bytes(CU, encoded.data, checkpoint_tags(wrong_module, sha256=encoded.sha256,
+                                                                                    unit_id="u"))))
     async with open_memory_stores() as stores:
         found = await finder(gateway, stores, ignore_ids=frozenset({ignored})).find(PID, module_id=MOD,
                                                                                     replay=no_replay)
     assert found is not None and found.checkpoint_id == oldest
     assert ignored not in gateway.downloads
+    assert gateway.downloads == [gateway.items[2].id, oldest]      # the SHA-256 mismatch, then the one used;
+    # the untrusted owner's and the other module's were refused from their signed tags, undownloaded
+
+
+async def test_streamed_in_small_pieces_a_checkpoint_loads_and_broken_data_is_refused() -> None:
+    gateway = FakeGateway()
+    gateway.piece_bytes = 7                                        # every stage sees hundreds of pieces
+    older = publish(gateway, 2, memory=honest(2) * 40)
+    newest = publish(gateway, 3, memory=honest(3) * 40)
+    data = next(i for i in gateway.items if i.id == newest).data
+    async with open_memory_stores() as stores:
+        found = await finder(gateway, stores).find(PID, module_id=MOD, replay=no_replay)
+        assert found is not None and found.checkpoint_id == newest and found.memory == honest(3) * 40
+        for broken in (data + b"garbage", data[:-1], data[:-8] + bytes(8), b""):
+            gateway.data_overrides[newest] = broken                # the signature would fail too; gzip first
+            found = await finder(gateway, stores).find(PID, module_id=MOD, replay=no_replay)
+            assert found is not None and found.checkpoint_id == older
+        del gateway.data_overrides[newest]
+        capped = finder(gateway, stores, max_memory_bytes=len(honest(3) * 40) - 1)
+        assert await capped.find(PID, module_id=MOD, replay=no_replay) is None      # both over the cap
 
 
 async def test_nothing_usable_is_a_cold_start_and_query_failures_too() -> None:
