@@ -14,13 +14,13 @@ from aocu.arweave import HashedBlob
 from aocu.checkpoints import (
     CheckpointRejected,
     MemoryDecoder,
+    _codec,
     check_memory,
     check_sha256,
     checkpoint_tags,
     decode_memory,
     encode_memory,
 )
-from aocu.checkpoints import _codec
 from aocu.stores import MemoryPoint
 
 MEMORY = bytes(range(256)) * 1000 + b"\0" * 100_000 + hashlib.sha512(b"x").digest() * 300
