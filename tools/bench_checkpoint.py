@@ -139,15 +139,38 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def phase_start() -> float:
+    """Reset the kernel's peak-RSS mark (``VmHWM``), so `phase_peak` is this phase's; the RSS now, MiB."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+    return _status_mib("VmRSS")
+
+
+def phase_peak() -> float:
+    """Peak RSS since `phase_start` (MiB; Linux), whatever earlier phases reached."""
+    return _status_mib("VmHWM")
+
+
+def _status_mib(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 async def bench(urls: dict[str, Any], tmp: Path, pid: str, mids: list[str], more: str) -> dict[str, Any]:
     modules = tmp / "modules"
     jwk = TEST_JWK.read_text()
     a_config = config(urls, tmp / "a", modules, WALLET=jwk, DISABLE_PROCESS_CHECKPOINT_CREATION="false")
-    figures: dict[str, Any] = {}
+    figures: dict[str, Any] = {"rss_before_a": phase_start()}
     async with open_compute_unit(a_config) as a:
         figures["replay_to_last_s"], _, _ = await timed_result(a, pid, mids[-1])
         hot = a.runner.memcache.peek(pid)
         figures["memory_bytes"] = a.runner.memcache.usage()["calculatedSize"]
+        figures["rss_a"] = phase_peak()
+        figures["rss_before_checkpoint"] = phase_start()
         async with a.events.subscribe(pid, buffer=100) as events:
             t0 = time.perf_counter()
             assert await a.checkpoint_all() == 1
@@ -160,18 +183,22 @@ async def bench(urls: dict[str, Any], tmp: Path, pid: str, mids: list[str], more
                 if event.type == "checkpoint-written":
                     figures[f"{event.kind}_write_s"] = event.elapsed_ms / 1000
         assert hot is not None
-    figures["rss_a"] = peak_rss_mib()
+        figures["rss_checkpoint"] = phase_peak()
     b_env = {"WALLET": test_wallet_jwk("bench-b")}
+    figures["rss_before_file"] = phase_start()
     async with open_compute_unit(a_config) as restarted:
         figures["file_s"], figures["file_start"], out_file = await timed_result(restarted, pid, more)
-    figures["rss_file"] = peak_rss_mib()
+    figures["rss_file"] = phase_peak()
     b_config = config(urls, tmp / "b", modules, PROCESS_CHECKPOINT_TRUSTED_OWNERS=a_config.wallet.address, **b_env)
+    figures["rss_before_arweave"] = phase_start()
     async with open_compute_unit(b_config) as b:
         figures["arweave_s"], figures["arweave_start"], out_arweave = await timed_result(b, pid, more)
-    figures["rss_arweave"] = peak_rss_mib()
+    figures["rss_arweave"] = phase_peak()
     c_config = config(urls, tmp / "c", modules, **b_env)
+    figures["rss_before_replay"] = phase_start()
     async with open_compute_unit(c_config) as c:
         figures["replay_s"], figures["replay_start"], out_replay = await timed_result(c, pid, more)
+    figures["rss_replay"] = phase_peak()
     assert out_file == out_arweave == out_replay, (out_file, out_arweave, out_replay)
     return figures
 
@@ -202,13 +229,16 @@ def main() -> int:
               f"{CHUNK_MIB} MiB, then {args.history} small ones; "
               f"Arweave item {upload / (1 << 20):.0f} MiB gzip)")
         print(f"  CU A from nonce 0: {f['replay_to_last_s']:.2f} s; checkpoint_all {f['checkpoint_all_s']:.2f} s "
-              f"(file {f.get('file_write_s', 0):.2f} s, Arweave gzip-9 + sign + upload "
+              f"(file {f.get('file_write_s', 0):.2f} s, Arweave gzip + sign + upload "
               f"{f.get('arweave_write_s', 0):.2f} s)")
         print(f"  /result of the next message, cold: from the file checkpoint {f['file_s']:.2f} s "
               f"[{f['file_start']}], from the Arweave checkpoint {f['arweave_s']:.2f} s [{f['arweave_start']}], "
               f"by replay from nonce 0 {f['replay_s']:.2f} s [{f['replay_start']}]")
-        print(f"  peak RSS of this process after CU A {f['rss_a']:.0f} MiB, after the file start "
-              f"{f['rss_file']:.0f} MiB, after the Arweave start {f['rss_arweave']:.0f} MiB, at the end {rss:.0f} MiB")
+        phases = [("CU A from nonce 0", "a"), ("checkpoint_all", "checkpoint"), ("file start", "file"),
+                  ("Arweave start", "arweave"), ("replay", "replay")]
+        print("  RSS of this process, MiB (at the phase's start -> its peak): " + ", ".join(
+            f"{label} {f['rss_before_' + key]:.0f} -> {f['rss_' + key]:.0f}" for label, key in phases)
+            + f"; peak over the run {rss:.0f}")
     return 0
 
 

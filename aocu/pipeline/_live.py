@@ -116,6 +116,7 @@ class LiveProcess:
         self.instance: Instance = module.instantiate(memory)
         self.rollbacks = 0
         self.rebases = 0
+        self._base: _Base
         if memory is not None and len(memory) == self.instance.memory_size():
             # the instance holds exactly ``memory``: it is the first base (no second copy of a
             # 1 GiB memory). The caller hands it over: a bytearray (a decoded checkpoint) is
@@ -123,18 +124,21 @@ class LiveProcess:
             self.rebases += 1
             self._base = _Base(memory, self.instance.host_state())
         else:
-            self._base = self._take_base()
+            self._rebase()
 
     # -- bases ---------------------------------------------------------------------
-    def _take_base(self) -> _Base:
+    def _rebase(self) -> bytes:
+        """A new base now; its memory (bytes, a fresh copy)."""
+        memory = self.instance.memory_snapshot()
         self.rebases += 1
-        return _Base(self.instance.memory_snapshot(), self.instance.host_state())
+        self._base = _Base(memory, self.instance.host_state())
+        return memory
 
     def _maybe_rebase(self) -> None:
         base = self._base
         if (base.replay_s >= self.rebase_after_s or len(base.replay) >= self.rebase_after_messages
                 or base.replay_bytes >= self.rebase_after_bytes):
-            self._base = self._take_base()
+            self._rebase()
 
     def base_snapshot(self) -> bytes | None:
         """The memory of the last base if no message ran since (a free snapshot; bytes only, so the
@@ -182,7 +186,7 @@ class LiveProcess:
             previous = self._memory_before_last()
             self.instance.restore_memory(previous)
             self.rollbacks += 1
-            self._base = self._take_base()
+            self._rebase()
             return Evaluated(normalize(raw), True, elapsed)
         base = self._base
         base.replay.append((message, env, raw))
@@ -219,11 +223,14 @@ class LiveProcess:
             fresh.restore_memory(self.memory_snapshot())
             self.rollbacks += 1
         self.instance = fresh
-        self._base = self._take_base()
+        self._rebase()
         return Evaluated(normalize(raw), rolled_back, elapsed)
 
     def memory_snapshot(self) -> bytes:
-        return self.base_snapshot() or self.instance.memory_snapshot()
+        """The memory now, as bytes nobody changes. A copy taken for it becomes the base (which a
+        copy is: memory and host state between messages), and the old base is dropped: a hot
+        process with a checkpoint in flight holds two copies of its memory, not three."""
+        return self.base_snapshot() or self._rebase()
 
     @property
     def memory_size(self) -> int:
