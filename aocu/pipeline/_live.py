@@ -129,6 +129,9 @@ class LiveProcess:
     # -- bases ---------------------------------------------------------------------
     def _rebase(self) -> bytes:
         """A new base now; its memory (bytes, a fresh copy)."""
+        # the old base goes first: never three copies at once (instance, old base, new base).
+        # Only a failed copy (out of memory) leaves the process without a base; it is unusable then.
+        vars(self).pop("_base", None)
         memory = self.instance.memory_snapshot()
         self.rebases += 1
         self._base = _Base(memory, self.instance.host_state())

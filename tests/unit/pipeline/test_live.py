@@ -112,3 +112,23 @@ def test_replay_from_a_mid_stream_base_restores_host_state(name: str, fmt: str) 
         got.append((evaluated.result, hashlib.sha256(live.instance.memory_snapshot()).hexdigest()))
     assert got == expected
     assert live.rebases >= 3 and live.rollbacks == 2
+
+
+def test_a_handed_over_memory_is_the_first_base_and_a_snapshot_becomes_the_next() -> None:
+    """No second copy of a decoded checkpoint; a snapshot taken (a checkpoint) replaces the old base."""
+    module = load_module((MODULES / "lua_process_gen4.wasm").read_bytes(), "wasm32-unknown-emscripten4")
+    first = LiveProcess(module)
+    first.evaluate(eval_msg(0, "Counter = 41 return Counter"), ENV)
+    memory = bytearray(first.memory_snapshot())                 # what a checkpoint decoder hands over
+    live = LiveProcess(module, memory)
+    assert live._base.memory is memory and live.rebases == 1
+    snapshot = live.memory_snapshot()
+    assert type(snapshot) is bytes and snapshot == memory       # never the handed-over buffer itself
+    live.evaluate(eval_msg(1, "Counter = Counter + 1 return Counter"), ENV)
+    rebases = live.rebases
+    at_42 = live.memory_snapshot()
+    assert live.rebases == rebases + 1 and live.memory_snapshot() is at_42       # now the base: free
+    failed = live.evaluate(eval_msg(2, "Counter = 100 error('boom')"), ENV)
+    assert failed.rolled_back and live.instance.memory_snapshot() == at_42
+    assert live.evaluate(eval_msg(3, "return Counter"), ENV).result == first.evaluate(
+        eval_msg(3, "return Counter + 1"), ENV).result
