@@ -247,7 +247,7 @@ class CheckpointFinder:
 
         async def consume(pieces: AsyncIterator[bytes]) -> tuple[HashedBlob, MemoryDecoder]:
             decoder = MemoryDecoder(encoding, max_bytes=self.settings.max_memory_bytes)   # afresh per attempt
-            return await read_checkpoint_data(pieces, decoder), decoder
+            return await read_checkpoint_data(pieces, decoder, limiter=self._limiter), decoder
 
         data_hash, decoder = await self.gateway.consume_transaction_data(
             candidate.id, consume, max_bytes=self.settings.max_download_bytes, chunk_bytes=PIECE_BYTES)

@@ -27,8 +27,12 @@ __all__ = ["QUEUE_PIECES", "read_checkpoint_data"]
 QUEUE_PIECES = 4
 
 
-async def read_checkpoint_data(pieces: AsyncIterator[bytes], decoder: MemoryDecoder) -> HashedBlob:
+async def read_checkpoint_data(pieces: AsyncIterator[bytes], decoder: MemoryDecoder, *,
+                               limiter: trio.CapacityLimiter | None = None) -> HashedBlob:
     """Feed every piece to ``decoder`` and hash them all; the data's SHA-384 and length.
+
+    ``limiter`` bounds the worker threads (trio's default when None); with one token the two
+    stages take turns, still in order.
 
     Raises the first failure (`CheckpointRejected` from decoding, the download's own error) with
     nothing left running; ``decoder.finish()`` is the caller's (it refuses a truncated stream).
@@ -42,7 +46,7 @@ async def read_checkpoint_data(pieces: AsyncIterator[bytes], decoder: MemoryDeco
             try:
                 async with receive:
                     async for piece in receive:
-                        await trio.to_thread.run_sync(work, piece)
+                        await trio.to_thread.run_sync(work, piece, limiter=limiter)
             except CheckpointRejected as exc:
                 failures.append(exc)
                 nursery.cancel_scope.cancel()
