@@ -30,6 +30,7 @@ figures are the starting point's cost, not a compile. Figures go to docs/perform
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import resource
 import subprocess
@@ -140,7 +141,12 @@ def peak_rss_mib() -> float:
 
 
 def phase_start() -> float:
-    """Reset the kernel's peak-RSS mark (``VmHWM``), so `phase_peak` is this phase's; the RSS now, MiB."""
+    """Reset the kernel's peak-RSS mark (``VmHWM``), so `phase_peak` is this phase's; the RSS now, MiB.
+
+    A cycle collection first: a closed CU's instances are reference cycles (their import
+    closures), freed only when the collector runs, and would otherwise count in the next phase.
+    """
+    gc.collect()
     try:
         Path("/proc/self/clear_refs").write_text("5")
     except OSError:

@@ -3,8 +3,8 @@
 Pure and synchronous (call from worker threads): `encode_memory` compresses a memory piece by
 piece, hashing the memory (SHA-256, the ``SHA-256`` tag) and the gzip (SHA-384, what the
 ANS-104 signature covers) as it goes; `MemoryDecoder` is fed a download piece by piece and
-gunzips into one growing buffer, enforcing a size cap, refusing truncated, corrupt (CRC, length)
-or over-long streams, and hashing what it produced. Neither holds more than the memory, its
+gunzips into one growing buffer, enforcing a size cap and refusing truncated, corrupt (CRC,
+length) or over-long streams; it hands back what it added for hashing elsewhere. Neither holds more than the memory, its
 gzip and one piece (`PIECE_BYTES`) at a time.
 
 gzip is ISA-L's (``isal``): the same format, 2-3x faster to inflate than zlib and an order of
@@ -90,7 +90,8 @@ class MemoryDecoder:
     cannot have more than its memory limit) is refused without inflating the rest; so are a
     truncated stream (`finish`), a bad CRC or length trailer, and anything after the gzip member
     (a reference checkpoint is one member; a second could only change the memory). Every refusal
-    is a `CheckpointRejected`; the caller drops the decoder and its buffer.
+    is a `CheckpointRejected`; the caller drops the decoder and its buffer. The memory's hash is
+    the caller's (`feed` returns what it added, for another thread to hash).
     """
 
     def __init__(self, encoding: str | None, *, max_bytes: int | None = None) -> None:
@@ -98,17 +99,18 @@ class MemoryDecoder:
             raise CheckpointRejected(f"encoding {encoding!r} is not supported (only gzip)")
         self._inflater = isal_zlib.decompressobj(wbits=_GZIP_WBITS) if encoding else None
         self._max_bytes = max_bytes
-        self._hash = hashlib.sha256()
         # grows by appends: realloc moves large blocks with mremap (no copy), and nothing is
         # zero-filled under the GIL as a preallocated bytearray(n) would be
         self._memory = bytearray()
 
-    def feed(self, data: bytes | bytearray | memoryview) -> None:
-        """Decode one more piece of the encoded data."""
+    def feed(self, data: bytes | bytearray | memoryview) -> list[bytes]:
+        """Decode one more piece of the encoded data; the memory it added, in pieces."""
         if self._inflater is None:
-            self._append(data)
-            return
+            added = [bytes(data)]
+            self._append(added[0])
+            return added
         inflater = self._inflater
+        added = []
         pending: bytes | bytearray | memoryview = data
         while pending:
             if inflater.eof:
@@ -118,15 +120,17 @@ class MemoryDecoder:
                 out = inflater.decompress(pending, PIECE_BYTES)
             except _ERRORS as exc:
                 raise CheckpointRejected(f"the data is not valid gzip: {exc}") from None
-            self._append(out)
+            if out:
+                self._append(out)
+                added.append(out)
             pending = inflater.unconsumed_tail
             if inflater.eof and inflater.unused_data:
                 raise CheckpointRejected("data after the end of the gzip stream")
+        return added
 
-    def _append(self, out: bytes | bytearray | memoryview) -> None:
+    def _append(self, out: bytes) -> None:
         if self._max_bytes is not None and len(self._memory) + len(out) > self._max_bytes:
             raise CheckpointRejected(f"the memory is larger than {self._max_bytes} bytes")
-        self._hash.update(out)
         self._memory += out
 
     def finish(self) -> bytearray:
@@ -134,11 +138,6 @@ class MemoryDecoder:
         if self._inflater is not None and not self._inflater.eof:
             raise CheckpointRejected("the gzip data is truncated")
         return self._memory
-
-    @property
-    def sha256(self) -> str:
-        """Hex SHA-256 of the memory decoded so far (all of it after `finish`)."""
-        return self._hash.hexdigest()
 
 
 def decode_memory(data: bytes | bytearray | memoryview, encoding: str | None, *,

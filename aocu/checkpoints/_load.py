@@ -245,14 +245,14 @@ class CheckpointFinder:
         encoding = first_tag(item.tags, "Content-Encoding")
         MemoryDecoder(encoding)                              # an unsupported encoding is refused before the download
 
-        async def consume(pieces: AsyncIterator[bytes]) -> tuple[HashedBlob, MemoryDecoder]:
+        async def consume(pieces: AsyncIterator[bytes]) -> tuple[HashedBlob, str, MemoryDecoder]:
             decoder = MemoryDecoder(encoding, max_bytes=self.settings.max_memory_bytes)   # afresh per attempt
-            return await read_checkpoint_data(pieces, decoder, limiter=self._limiter), decoder
+            return *await read_checkpoint_data(pieces, decoder, limiter=self._limiter), decoder
 
-        data_hash, decoder = await self.gateway.consume_transaction_data(
+        data_hash, memory_sha256, decoder = await self.gateway.consume_transaction_data(
             candidate.id, consume, max_bytes=self.settings.max_download_bytes, chunk_bytes=PIECE_BYTES)
         # nothing decoded is used before every check has passed; on a failure the buffer is dropped
         memory = decoder.finish()
         self.verifier.verify(item, data_hash)                # one RSA verification: milliseconds
-        check_sha256(item.tags, decoder.sha256)
+        check_sha256(item.tags, memory_sha256)
         return point, memory

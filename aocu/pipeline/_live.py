@@ -126,6 +126,11 @@ class LiveProcess:
         else:
             self._rebase()
 
+    def _replace_instance(self, instance: Instance) -> None:
+        """The old instance's memory is freed now, not when a cycle collection finds it."""
+        old, self.instance = self.instance, instance
+        old.close()
+
     # -- bases ---------------------------------------------------------------------
     def _rebase(self) -> bytes:
         """A new base now; its memory (bytes, a fresh copy)."""
@@ -155,15 +160,18 @@ class LiveProcess:
         if not base.replay:
             return base.memory
         replayer = self.module.instantiate(base.memory)
-        replayer.restore_host_state(base.host)
-        for message, env, expected in base.replay:
-            try:
-                got = replayer.handle(message, env)
-            except HandleError as exc:
-                raise ReplayDivergedError(f"replayed message {message.get('Id')!r} failed: {exc}") from exc
-            if got != expected:
-                raise ReplayDivergedError(f"replayed message {message.get('Id')!r} gave another result")
-        return replayer.memory_snapshot()
+        try:
+            replayer.restore_host_state(base.host)
+            for message, env, expected in base.replay:
+                try:
+                    got = replayer.handle(message, env)
+                except HandleError as exc:
+                    raise ReplayDivergedError(f"replayed message {message.get('Id')!r} failed: {exc}") from exc
+                if got != expected:
+                    raise ReplayDivergedError(f"replayed message {message.get('Id')!r} gave another result")
+            return replayer.memory_snapshot()
+        finally:
+            replayer.close()
 
     # -- evaluation ------------------------------------------------------------------
     def evaluate(self, message: dict[str, Any], env: dict[str, Any]) -> Evaluated:
@@ -180,7 +188,7 @@ class LiveProcess:
         if thrown or raw.get("Error"):
             # reference: previous memory, instance dropped, next message on a fresh one
             previous = self._memory_before_last()
-            self.instance = self.module.instantiate(previous)
+            self._replace_instance(self.module.instantiate(previous))
             self.rollbacks += 1
             self._base = _Base(previous, self.instance.host_state())
             return Evaluated(normalize(raw), True, elapsed)
@@ -216,8 +224,9 @@ class LiveProcess:
             thrown = True
         elapsed = time.perf_counter() - started
         if thrown or raw.get("Error"):
+            fresh.close()
             previous = self.memory_snapshot()    # the reset message itself never ran here
-            self.instance = self.module.instantiate(previous)
+            self._replace_instance(self.module.instantiate(previous))
             self.rollbacks += 1
             self._base = _Base(previous, self.instance.host_state())
             return Evaluated(normalize(raw), True, elapsed)
@@ -225,7 +234,7 @@ class LiveProcess:
         if rolled_back:
             fresh.restore_memory(self.memory_snapshot())
             self.rollbacks += 1
-        self.instance = fresh
+        self._replace_instance(fresh)
         self._rebase()
         return Evaluated(normalize(raw), rolled_back, elapsed)
 

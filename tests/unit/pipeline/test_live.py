@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from aocu.pipeline import LiveProcess, normalize
-from aocu.wasm import HandleError, load_module
+from aocu.wasm import HandleError, WasmError, load_module
 
 MODULES = Path(__file__).resolve().parents[2] / "fixtures" / "modules"
 ENV = {"Process": {"Id": "PROCESS_ID", "Owner": "OWNER", "Tags": []}}
@@ -132,3 +132,16 @@ def test_a_handed_over_memory_is_the_first_base_and_a_snapshot_becomes_the_next(
     assert failed.rolled_back and live.instance.memory_snapshot() == at_42
     assert live.evaluate(eval_msg(3, "return Counter"), ENV).result == first.evaluate(
         eval_msg(3, "return Counter + 1"), ENV).result
+
+
+def test_an_instance_dropped_by_a_rollback_is_closed_at_once() -> None:
+    """Instances are reference cycles: closed, their memory goes now, not at the next collection."""
+    module = load_module((MODULES / "lua_process_gen4.wasm").read_bytes(), "wasm32-unknown-emscripten4")
+    live = LiveProcess(module)
+    live.evaluate(eval_msg(0, "Counter = 1 return Counter"), ENV)
+    old = live.instance
+    assert live.evaluate(eval_msg(1, "error('boom')"), ENV).rolled_back
+    assert live.instance is not old
+    with pytest.raises(WasmError, match="closed"):
+        old.handle(eval_msg(2, "return Counter"), ENV)
+    assert "1" in str(live.evaluate(eval_msg(2, "return Counter"), ENV).result["Output"])
