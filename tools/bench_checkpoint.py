@@ -120,11 +120,16 @@ def config(urls: dict[str, Any], state: Path, modules: Path, **env: str) -> Conf
     return Config.from_env({**base, **env})
 
 
-async def timed_result(cu: ComputeUnit, pid: str, mid: str) -> tuple[float, str, Any]:
+async def timed_result(cu: ComputeUnit, pid: str, mid: str, cpu: dict[str, float] | None = None,
+                       key: str = "") -> tuple[float, str, Any]:
+    """Seconds to the message's result, how the process started, its Output; with ``cpu``, the
+    CPU seconds this process (all its threads) spent meanwhile go to ``cpu[key]``."""
     async with cu.events.subscribe(pid, buffer=10_000) as events:
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         result = await cu.read_result(pid, mid)
         elapsed = time.perf_counter() - t0
+        if cpu is not None:
+            cpu[key] = time.process_time() - cpu0
         start = "?"
         while True:
             try:
@@ -190,21 +195,27 @@ async def bench(urls: dict[str, Any], tmp: Path, pid: str, mids: list[str], more
                     figures[f"{event.kind}_write_s"] = event.elapsed_ms / 1000
         assert hot is not None
         figures["rss_checkpoint"] = phase_peak()
+    del a, hot                  # a closed CU's hot process would count in the next phases
     b_env = {"WALLET": test_wallet_jwk("bench-b")}
+    cpu: dict[str, float] = {}
     figures["rss_before_file"] = phase_start()
     async with open_compute_unit(a_config) as restarted:
-        figures["file_s"], figures["file_start"], out_file = await timed_result(restarted, pid, more)
+        figures["file_s"], figures["file_start"], out_file = await timed_result(restarted, pid, more, cpu, "file")
     figures["rss_file"] = phase_peak()
+    del restarted
     b_config = config(urls, tmp / "b", modules, PROCESS_CHECKPOINT_TRUSTED_OWNERS=a_config.wallet.address, **b_env)
     figures["rss_before_arweave"] = phase_start()
     async with open_compute_unit(b_config) as b:
-        figures["arweave_s"], figures["arweave_start"], out_arweave = await timed_result(b, pid, more)
+        figures["arweave_s"], figures["arweave_start"], out_arweave = await timed_result(b, pid, more, cpu,
+                                                                                          "arweave")
     figures["rss_arweave"] = phase_peak()
+    del b
     c_config = config(urls, tmp / "c", modules, **b_env)
     figures["rss_before_replay"] = phase_start()
     async with open_compute_unit(c_config) as c:
-        figures["replay_s"], figures["replay_start"], out_replay = await timed_result(c, pid, more)
+        figures["replay_s"], figures["replay_start"], out_replay = await timed_result(c, pid, more, cpu, "replay")
     figures["rss_replay"] = phase_peak()
+    figures["cpu"] = cpu
     assert out_file == out_arweave == out_replay, (out_file, out_arweave, out_replay)
     return figures
 
@@ -237,9 +248,11 @@ def main() -> int:
         print(f"  CU A from nonce 0: {f['replay_to_last_s']:.2f} s; checkpoint_all {f['checkpoint_all_s']:.2f} s "
               f"(file {f.get('file_write_s', 0):.2f} s, Arweave gzip + sign + upload "
               f"{f.get('arweave_write_s', 0):.2f} s)")
+        cpu = f["cpu"]
         print(f"  /result of the next message, cold: from the file checkpoint {f['file_s']:.2f} s "
               f"[{f['file_start']}], from the Arweave checkpoint {f['arweave_s']:.2f} s [{f['arweave_start']}], "
-              f"by replay from nonce 0 {f['replay_s']:.2f} s [{f['replay_start']}]")
+              f"by replay from nonce 0 {f['replay_s']:.2f} s [{f['replay_start']}]; CPU seconds of this process "
+              f"meanwhile {cpu['file']:.2f}, {cpu['arweave']:.2f}, {cpu['replay']:.2f}")
         phases = [("CU A from nonce 0", "a"), ("checkpoint_all", "checkpoint"), ("file start", "file"),
                   ("Arweave start", "arweave"), ("replay", "replay")]
         print("  RSS of this process, MiB (at the phase's start -> its peak): " + ", ".join(

@@ -249,8 +249,11 @@ class CheckpointFinder:
             decoder = MemoryDecoder(encoding, max_bytes=self.settings.max_memory_bytes)   # afresh per attempt
             return *await read_checkpoint_data(pieces, decoder, limiter=self._limiter), decoder
 
+        started = time.perf_counter()
         data_hash, memory_sha256, decoder = await self.gateway.consume_transaction_data(
             candidate.id, consume, max_bytes=self.settings.max_download_bytes, chunk_bytes=PIECE_BYTES)
+        log.info("checkpoint %s of %s: %d bytes downloaded, hashed and decoded in %.2f s", candidate.id,
+                 process_id, data_hash.size, time.perf_counter() - started)
         # nothing decoded is used before every check has passed; on a failure the buffer is dropped
         memory = decoder.finish()
         self.verifier.verify(item, data_hash)                # one RSA verification: milliseconds
