@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -141,10 +140,6 @@ async def timed_result(cu: ComputeUnit, pid: str, mid: str, cpu: dict[str, float
     return elapsed, start, result.get("Output")
 
 
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def phase_start() -> float:
     """Reset the kernel's peak-RSS mark (``VmHWM``), so `phase_peak` is this phase's; the RSS now, MiB.
 
@@ -241,7 +236,6 @@ def main() -> int:
             finally:
                 devnet.terminate()
                 devnet.wait(10)
-        rss = peak_rss_mib()
         print(f"process memory {f['memory_bytes'] / (1 << 20):.0f} MiB ({max(1, mib // CHUNK_MIB)} messages of "
               f"{CHUNK_MIB} MiB, then {args.history} small ones; "
               f"Arweave item {upload / (1 << 20):.0f} MiB gzip)")
@@ -257,7 +251,7 @@ def main() -> int:
                   ("Arweave start", "arweave"), ("replay", "replay")]
         print("  RSS of this process, MiB (at the phase's start -> its peak): " + ", ".join(
             f"{label} {f['rss_before_' + key]:.0f} -> {f['rss_' + key]:.0f}" for label, key in phases)
-            + f"; peak over the run {rss:.0f}")
+            + f"; peak over the run {max(f['rss_' + key] for _, key in phases):.0f}")
     return 0
 
 
