@@ -30,9 +30,10 @@ from ._format import CheckpointRejected, first_tag
 __all__ = ["GZIP_LEVEL", "PIECE_BYTES", "EncodedMemory", "MemoryDecoder", "check_memory", "check_sha256",
            "decode_memory", "encode_memory"]
 
-#: ISA-L level 1 (of 0-3): on process memory it compresses as small as zlib's level 9 (the
-#: reference's) at ~10x its speed; levels 2-3 win under 1% more for a third more time (measured in
-#: docs/performance.md). Uploads are paid by size, creation runs beside evaluation: both count.
+#: ISA-L level 1 (of 0-3): on process memory it compresses smaller than zlib's level 9 (the
+#: reference's: 0.515 vs 0.542 of the size) at ~10x its speed; levels 2-3 are no smaller and
+#: slower, 0 is 50% larger (docs/performance.md, "Checkpoint gzip level"). Uploads are paid by
+#: size, creation runs beside evaluation: both count.
 GZIP_LEVEL = 1
 #: Memory is compressed, and gzip inflated, this many bytes at a time: the most held beside the
 #: result, and small enough to keep each GIL-free call short.
