@@ -75,9 +75,9 @@ def record_messages() -> None:
     """Keep every (message, env) the pipeline hands to the module, to replay them bare."""
     original = LiveProcess.evaluate
 
-    def evaluate(self: LiveProcess, message: dict[str, Any], env: dict[str, Any]) -> Any:
+    def evaluate(self: LiveProcess, message: dict[str, Any], env: dict[str, Any], env_text: str | None = None) -> Any:
         RECORDED.append((message, env))
-        return original(self, message, env)
+        return original(self, message, env, env_text)
 
     LiveProcess.evaluate = evaluate  # type: ignore[method-assign]
 

@@ -83,7 +83,7 @@ def normalize(raw: dict[str, Any]) -> dict[str, Any]:
 class _Base:
     memory: bytes | bytearray
     host: HostState
-    replay: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+    replay: list[tuple[dict[str, Any], dict[str, Any], str | None, dict[str, Any]]] = field(default_factory=list)
     replay_s: float = 0.0
     replay_bytes: int = 0
 
@@ -162,9 +162,9 @@ class LiveProcess:
         replayer = self.module.instantiate(base.memory)
         try:
             replayer.restore_host_state(base.host)
-            for message, env, expected in base.replay:
+            for message, env, env_text, expected in base.replay:
                 try:
-                    got = replayer.handle(message, env)
+                    got = replayer.handle(message, env, env_text=env_text)
                 except HandleError as exc:
                     raise ReplayDivergedError(f"replayed message {message.get('Id')!r} failed: {exc}") from exc
                 if got != expected:
@@ -174,11 +174,14 @@ class LiveProcess:
             replayer.close()
 
     # -- evaluation ------------------------------------------------------------------
-    def evaluate(self, message: dict[str, Any], env: dict[str, Any]) -> Evaluated:
-        """Evaluate one message as the reference CU's worker would (blocking; run in a thread)."""
+    def evaluate(self, message: dict[str, Any], env: dict[str, Any], env_text: str | None = None) -> Evaluated:
+        """Evaluate one message as the reference CU's worker would (blocking; run in a thread).
+
+        ``env_text``: ``stringify(env)``, if the caller keeps it (see `Instance.handle`).
+        """
         started = time.perf_counter()
         try:
-            raw = self.instance.handle(message, env)
+            raw = self.instance.handle(message, env, env_text=env_text)
         except HandleError as exc:
             raw = {"Error": exc.value if exc.value not in (None, "") else "An error occurred"}
             thrown = True
@@ -200,7 +203,7 @@ class LiveProcess:
             self._rebase()
             return Evaluated(normalize(raw), True, elapsed)
         base = self._base
-        base.replay.append((message, env, raw))
+        base.replay.append((message, env, env_text, raw))
         base.replay_s += elapsed
         data = message.get("Data")
         base.replay_bytes += len(data) if isinstance(data, str) else 0

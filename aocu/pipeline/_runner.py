@@ -130,7 +130,7 @@ class ProcessRunner:
         self.dry_run_limiter = trio.CapacityLimiter(max(1, options.dry_run_workers))
         self._modules: dict[tuple[str, str], Module] = {}
         self._module_locks: dict[tuple[str, str], trio.Lock] = {}
-        self._env_cache: tuple[domain.AoGlobal, dict[str, Any]] | None = None
+        self._env_cache: tuple[domain.AoGlobal, dict[str, Any], str] | None = None
         self._module_ids: dict[str, str] = {}
         self._clock_ms = clock_ms
         self.arweave = arweave            # None: Arweave checkpoint creation disabled
@@ -397,12 +397,14 @@ class ProcessRunner:
                                               elapsed_ms=self._clock_ms() - started_ms,
                                               checkpoint_id=checkpoint_id))
 
-    def _env_js(self, ao_global: domain.AoGlobal) -> dict[str, Any]:
-        """``AoGlobal.to_js()``, built once per stream's env (it is the same for every message)."""
+    def _env_js(self, ao_global: domain.AoGlobal) -> tuple[dict[str, Any], str]:
+        """``AoGlobal.to_js()`` and its JSON text, built once per stream's env (the same for every
+        message; the AoGlobal is frozen, and the dict goes nowhere it could be changed)."""
         cached = self._env_cache
         if cached is None or cached[0] is not ao_global:
-            cached = self._env_cache = (ao_global, ao_global.to_js())
-        return cached[1]
+            env_js = ao_global.to_js()
+            cached = self._env_cache = (ao_global, env_js, stringify(env_js) or "")
+        return cached[1], cached[2]
 
     # -- stages ----------------------------------------------------------------------------
     async def _fetch(self, send: trio.MemorySendChannel[list[_Work]], su: str, process: domain.ProcessMeta,
@@ -503,15 +505,15 @@ class ProcessRunner:
         takes in wasm: batching what the fetch/hydrate stages have ready keeps it off the
         per-message path without delaying anything (a lone message goes alone).
         """
-        def evaluate_batch(batch: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]],
+        def evaluate_batch(batch: list[tuple[dict[str, Any], dict[str, Any], str, dict[str, Any] | None]],
                            ) -> list[tuple[Any, float]]:
             out = []
-            for message_js, env_js, reset_init in batch:
+            for message_js, env_js, env_text, reset_init in batch:
                 t0 = time.time() * 1000
                 if reset_init is not None:
                     out.append((state.live.reset(reset_init, env_js), t0))
                 else:
-                    out.append((state.live.evaluate(message_js, env_js), t0))
+                    out.append((state.live.evaluate(message_js, env_js, env_text), t0))
             return out
 
         async with recv, send:
@@ -521,11 +523,11 @@ class ProcessRunner:
                     calls = []
                     for w in works:
                         message_js = domain.module_message_js(w.envelope.message)
-                        env_js = self._env_js(w.envelope.ao_global)
+                        env_js, env_text = self._env_js(w.envelope.ao_global)
                         reset = None
                         if self.options.enable_memory_reset:
                             reset = await self.reset_init_message(process_id, message_js, env_js)
-                        calls.append((message_js, env_js, reset))
+                        calls.append((message_js, env_js, env_text, reset))
                     results = await trio.to_thread.run_sync(evaluate_batch, calls, limiter=self.wasm_limiter)
                     for work, (evaluated, t0) in zip(works, results, strict=True):
                         work.evaluated = evaluated
