@@ -31,6 +31,8 @@ class EventBus:
 
         For the pipeline's own bookkeeping (stream progress, metrics), which must never miss an
         event the way a slow subscriber may; ``callback`` runs on the trio thread and must be quick.
+        Per-message stage timings are the exception: the runner builds them only when
+        `subscribed` says someone watches the process (they cost the trio thread a few µs each).
         """
         self._listeners.append(callback)
 
@@ -48,6 +50,13 @@ class EventBus:
                 self._drop(send)
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 self._subscribers.pop(send, None)
+
+    def subscribed(self, process_id: str) -> bool:
+        """Whether some subscriber receives this process's events (itself or every process's)."""
+        for watched in self._subscribers.values():
+            if watched is None or watched == process_id:
+                return True
+        return False
 
     def _drop(self, send: trio.MemorySendChannel[Event]) -> None:
         self._subscribers.pop(send, None)

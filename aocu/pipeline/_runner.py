@@ -529,8 +529,11 @@ class ProcessRunner:
                             reset = await self.reset_init_message(process_id, message_js, env_js)
                         calls.append((message_js, env_js, env_text, reset))
                     results = await trio.to_thread.run_sync(evaluate_batch, calls, limiter=self.wasm_limiter)
+                    timed = self.events.subscribed(process_id)     # nobody watching: no timing events
                     for work, (evaluated, t0) in zip(works, results, strict=True):
                         work.evaluated = evaluated
+                        if not timed:
+                            continue
                         message = work.envelope.message
                         self.events.publish(StageTimed(
                             process_id=process_id, stream_id=stream_id, stage="evaluate",

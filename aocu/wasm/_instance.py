@@ -9,6 +9,7 @@ by `Module.instantiate` when it is given one. Start at `Instance.handle`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Callable
@@ -36,6 +37,7 @@ _STACK_COOKIE_1 = 0x02135467
 _STACK_COOKIE_2 = 0x89BACDFE
 _EMSC_MAGIC = 0x63736D65   # 'emsc' at address 0
 # Exports that return at once (a few instructions on the stack pointer): called keeping the GIL.
+_NO_DEADLINE = contextlib.nullcontext()
 _STACK_EXPORTS = frozenset({"stackSave", "stackRestore", "stackAlloc", "emscripten_stack_get_current",
                             "_emscripten_stack_restore", "_emscripten_stack_alloc"})
 
@@ -301,14 +303,18 @@ class Instance:
         if env_text is None:
             env_text = module.stringify(env)
         self._host_error = None
+        deadline_s = module.options.deadline_s
         try:
-            with _epoch.deadline(self._store, module.options.deadline_s):
+            # without a deadline the store's is already "never" (_epoch.no_deadline): no context
+            # manager on the per-message path
+            with _epoch.deadline(self._store, deadline_s) if deadline_s is not None else _NO_DEADLINE:
                 sp = self._stack_save()
                 p_msg = self._write_string(msg_text)
                 p_env = self._write_string(env_text)
                 ret = self.asyncify.call_export(self._handle, p_msg, p_env)
                 self._check_gas()
                 self._stack_restore(sp)
+                gas_used = self.gas_used        # stackRestore is metered too: GasUsed counts it
                 text = self._read_string(self.mem.uptr(ret))
         except HandleError:
             raise
@@ -321,16 +327,17 @@ class Instance:
         response = outcome.get("response") if isinstance(outcome, dict) else None
         if not isinstance(outcome, dict) or not outcome.get("ok"):
             raise HandleError(response, kind="response")
-        return self._result(response if isinstance(response, dict) else {})
+        return self._result(response if isinstance(response, dict) else {}, gas_used)
 
-    def _result(self, response: dict[str, Any]) -> dict[str, Any]:
+    @staticmethod
+    def _result(response: dict[str, Any], gas_used: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key in ("Error", "Output", "Messages", "Spawns", "Assignments"):
             if key in response:
                 result[key] = response[key]
         patches = response.get("Patches")
         result["Patches"] = patches if patches else []
-        result["GasUsed"] = self.gas_used
+        result["GasUsed"] = gas_used
         return result
 
     def _write_string(self, text: str) -> int:

@@ -80,7 +80,8 @@ class LinearMemory:
 
     def write(self, ptr: int, data: bytes | bytearray) -> None:
         if data:
-            ctypes.memmove(self._at(ptr, len(data)), bytes(data), len(data))
+            # bytes go to memmove as they are; a bytearray is copied (ctypes takes only bytes by value)
+            ctypes.memmove(self._at(ptr, len(data)), data if type(data) is bytes else bytes(data), len(data))
 
     def fill(self, ptr: int, byte: int, n: int) -> None:
         ctypes.memset(self._at(ptr, n), byte, n)
