@@ -217,6 +217,13 @@ _BIG: Final = 16384
 _ESCAPED: Final = ('"', "\\", "\n", "\r", "\t", *(chr(c) for c in range(32) if c not in (9, 10, 13)))
 
 
+# Keys already seen to be exact str not starting with a digit (the C encoder keeps their order, as
+# JS does): messages repeat the same few dozen keys, and a set probe is cheaper than the checks.
+# A str subclass equal to one of them passes too; the C encoder writes it as the same text.
+_PLAIN_KEYS: Final[set[str]] = set()
+_PLAIN_KEYS_MAX: Final = 4096
+
+
 class _Slow:
     """`_prepare`'s answer when only `_encode`'s own walk writes a subtree right."""
 
@@ -240,9 +247,13 @@ def _prepare(v: object) -> object:
     if t is dict:
         copy = False
         changed: dict[str, object] | None = None
+        plain_keys = _PLAIN_KEYS
         for k, x in v.items():  # type: ignore[attr-defined]
-            if type(k) is not str or k[:1] in _DIGITS:
-                return _SLOW
+            if k not in plain_keys:
+                if type(k) is not str or k[:1] in _DIGITS:
+                    return _SLOW
+                if len(plain_keys) < _PLAIN_KEYS_MAX:
+                    plain_keys.add(k)
             tx = type(x)
             if tx is str:
                 if len(x) > _BIG:
