@@ -377,6 +377,9 @@ def dry_run_message(
 def module_message_js(message: Message) -> dict[str, Any]:
     """The ``message`` object handed to the module: `Message.to_js` minus ``From``/``Owner`` tags."""
     tags = message.tags
-    for name in _INVALID_TAG_NAMES:
-        tags = remove_tags_by_name(tags, name)
+    for tag in tags:        # most messages have neither: no copies then
+        if tag.name in _INVALID_TAG_NAMES:
+            for name in _INVALID_TAG_NAMES:
+                tags = remove_tags_by_name(tags, name)
+            break
     return message.to_js(tags=tags)

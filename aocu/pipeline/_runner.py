@@ -660,6 +660,8 @@ def _str_or_none(value: Any) -> str | None:
 
 
 def _int_or_none(value: Any) -> int | None:
+    if type(value) is int:          # the usual case, seven times per message
+        return value
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
