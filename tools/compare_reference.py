@@ -197,8 +197,9 @@ def populate(gateway: str, modules_dir: Path | None) -> dict[str, str]:
     """Publish, spawn and send; returns symbolic name -> id (the same every run)."""
     ids: dict[str, str] = {}
     with httpx.Client(base_url=f"{gateway}/_devnet", timeout=120) as http:
-        def module(path: Path, fmt: str) -> str:
-            answer = http.post("/modules", params={"format": fmt}, content=path.read_bytes()).raise_for_status()
+        def module(path: Path, fmt: str, **limits: str) -> str:
+            params = {"format": fmt, **{k.replace("_", "-"): v for k, v in limits.items()}}
+            answer = http.post("/modules", params=params, content=path.read_bytes()).raise_for_status()
             return answer.json()["id"]
 
         def spawn(mod: str, tags: dict[str, str] | None = None) -> str:
@@ -241,6 +242,15 @@ def populate(gateway: str, modules_dir: Path | None) -> dict[str, str]:
             ids["S1"] = send(ids["PAOS"], "Eval", "return 1 + 41")
             ids["S2"] = send(ids["PAOS"], "Eval", "error('aos boom')")
             ids["S3"] = send(ids["PAOS"], "Eval", "Send({Target = ao.id, Data = 'hi'}) return 'sent'")
+        # bad modules, and a message of one process assigned to another (hydrated from the gateway)
+        ids["MBIG"] = module(FIXTURES / "lua_process_gen2.wasm", F2, memory_limit="16-gb")
+        ids["PBIG"] = spawn(ids["MBIG"], {"Name": "compare-too-much-memory"})
+        ids["E1"] = send(ids["PBIG"], "Count")
+        ids["MFMT"] = module(FIXTURES / "lua_process_gen2.wasm", "wasm32-unknown-emscripten9")
+        ids["PFMT"] = spawn(ids["MFMT"], {"Name": "compare-unknown-format"})
+        ids["F1"] = send(ids["PFMT"], "Count")
+        http.post("/assignments", json={"process": ids["P4"], "message": ids["A2"]}).raise_for_status()
+        ids["B2"] = send(ids["P4"], "Stats")
         advance(1000)
     return ids
 
@@ -362,6 +372,13 @@ def requests_for(ids: dict[str, str]) -> list[Req]:
         Req("metrics (not enabled)", "GET", "/metrics"),
         Req("result no-busy empty", "GET", "/result/{A10}?process-id={PA}&no-busy="),
         Req("result extra query", "GET", "/result/{A11}?process-id={PA}&foo=bar"),
+    ]
+    reqs += [
+        Req("result memory limit too big", "GET", "/result/{E1}?process-id={PBIG}"),
+        Req("result unsupported format", "GET", "/result/{F1}?process-id={PFMT}"),
+        Req("result after an assignment", "GET", "/result/{B2}?process-id={P4}"),
+        Req("result assigned message", "GET", "/result/{A2}?process-id={P4}"),
+        Req("results with an assignment", "GET", "/results/{P4}"),
     ]
     if "PAOS" in ids:
         reqs += [
