@@ -24,6 +24,7 @@ from aocu.config import SECONDS, HttpConfig, MiB
 from ._app import make_app
 from ._fast import ResultFastPath
 from ._metrics import ServiceMetrics
+from ._whole_body import WholeBodyFirst
 
 if TYPE_CHECKING:
     from aocu.api import ComputeUnitApi
@@ -75,6 +76,7 @@ async def serve_http(
     stopping = trio.Event()
     app = make_app(api, config, metrics=metrics, stopping=stopping)
     served: Any = ResultFastPath(app, app.extensions["aocu.routes"]) if fast_path else app
+    served = WholeBodyFirst(served, config.max_body_bytes)
 
     async def trigger() -> None:
         if shutdown_trigger is None:
