@@ -37,6 +37,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+from ._metering import _read_uleb, _uleb
+
 #: Exports the rewrite adds (names no Emscripten module uses).
 GAS_USED_EXPORT: Final = "__aocu_gas_used"
 GAS_LIMIT_EXPORT: Final = "__aocu_gas_limit"
@@ -50,29 +52,6 @@ _I32, _I64 = 0x7F, 0x7E
 
 class _Unsupported(Exception):
     """The binary holds something the decoder does not know; leave it as is."""
-
-
-def _uleb(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _read_uleb(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, pos
-        shift += 7
 
 
 def _skip_leb(data: bytes, pos: int) -> int:
