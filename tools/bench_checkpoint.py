@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import logging
 import subprocess
 import sys
 import tempfile
@@ -48,6 +49,7 @@ from aocu.testing import test_wallet_jwk
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_JWK = ROOT / "tests/fixtures/ans104/test_jwk.json"
+LOG_LEVEL = ["error"]            # --log-level (info shows each checkpoint's stream time)
 CHUNK_MIB = 16
 # 64 KiB of random hex, repeated to 16 MiB: gzip's 32 KiB window sees no repeats, the hex alphabet halves it
 ALLOCATE = """
@@ -113,7 +115,7 @@ def config(urls: dict[str, Any], state: Path, modules: Path, **env: str) -> Conf
         "PROCESS_MEMORY_FILE_CHECKPOINTS_DIR": str(state / "checkpoints"),
         "WASM_BINARY_FILE_DIRECTORY": str(modules), "PROCESS_WASM_MEMORY_MAX_LIMIT": str(4 << 30),
         "PROCESS_MEMORY_CACHE_MAX_SIZE": str(8 << 30), "EAGER_CHECKPOINT_EVAL_TIME_THRESHOLD": "0",
-        "EAGER_CHECKPOINT_ACCUMULATED_GAS_THRESHOLD": "0", "DEFAULT_LOG_LEVEL": "error",
+        "EAGER_CHECKPOINT_ACCUMULATED_GAS_THRESHOLD": "0", "DEFAULT_LOG_LEVEL": LOG_LEVEL[0],
     }
     state.mkdir(parents=True, exist_ok=True)
     return Config.from_env({**base, **env})
@@ -223,7 +225,12 @@ def main() -> int:
                         help="a Lua fixture build; the committed ones stop at 128 MiB of memory")
     parser.add_argument("--format", default="wasm32-unknown-emscripten3",
                         help="its Module-Format (gen 1/2 glue caps the heap at 500 MiB; gen 3 at 4 GiB)")
+    parser.add_argument("--log-level", default="error", help="the CUs' DEFAULT_LOG_LEVEL (logs go to stderr)")
     args = parser.parse_args()
+    LOG_LEVEL[0] = args.log_level
+    if args.log_level != "error":
+        logging.basicConfig(level=logging.DEBUG if args.log_level == "debug" else logging.INFO,
+                            format="%(asctime)s %(name)s %(message)s")
     for mib in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as name:
             tmp = Path(name)
