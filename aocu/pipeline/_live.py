@@ -250,3 +250,7 @@ class LiveProcess:
     @property
     def memory_size(self) -> int:
         return self.instance.memory_size()
+
+    def close(self) -> None:
+        """Free the instance's memory now (an evicted or dropped process; unusable after)."""
+        self.instance.close()

@@ -134,11 +134,12 @@ class ProcessMemoryCache:
 
     def _queue_drain(self, live: LiveProcess, position: MemoryPoint) -> None:
         if self._drain is None:
+            live.close()
             return
         try:
             self._draining_send.send_nowait((live, position))
         except trio.WouldBlock:
-            pass          # the drainer is saturated: the entry is dropped (it can be replayed)
+            live.close()  # the drainer is saturated: the entry is dropped (it can be replayed)
 
     async def run(self, *, sweep_every_s: float | None = None,
                   task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -154,7 +155,10 @@ class ProcessMemoryCache:
     async def _drainer(self) -> None:
         async for live, position in self._draining_recv:
             if self._drain is not None:
-                await self._drain(live, position)
+                try:
+                    await self._drain(live, position)
+                finally:
+                    live.close()        # its memory is freed now, not at the next cycle collection
                 self.drained += 1
                 if position.process_id not in self._entries:
                     self._in_files.add(position.process_id)

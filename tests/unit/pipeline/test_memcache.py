@@ -13,6 +13,10 @@ from aocu.stores import MemoryPoint
 @dataclass
 class FakeLive:
     memory_size: int
+    closed: bool = False
+
+    def close(self) -> None:
+        self.closed = True
 
 
 def pos(pid: str) -> MemoryPoint:
@@ -21,9 +25,12 @@ def pos(pid: str) -> MemoryPoint:
 
 async def test_budget_evicts_least_recently_used_to_the_drain(autojump_clock: trio.abc.Clock) -> None:
     drained: list[str] = []
+    lives: list[FakeLive] = []
 
-    async def drain(live: object, position: MemoryPoint) -> None:
+    async def drain(live: FakeLive, position: MemoryPoint) -> None:
+        assert not live.closed                          # usable while it is written out
         drained.append(position.process_id)
+        lives.append(live)
 
     cache = ProcessMemoryCache(max_bytes=250, ttl_s=3600, drain=drain)
     async with trio.open_nursery() as nursery:
@@ -43,6 +50,7 @@ async def test_budget_evicts_least_recently_used_to_the_drain(autojump_clock: tr
         assert cache.processes_in_files == 2          # a is hot, and b went to its file
         nursery.cancel_scope.cancel()
     assert drained == ["a", "c", "b"]
+    assert all(live.closed for live in lives)          # freed at once, not at a cycle collection
 
 
 async def test_idle_entries_expire_and_oversized_ones_go_straight_to_a_file(
