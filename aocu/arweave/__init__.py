@@ -11,6 +11,7 @@ CU-specific use of these pieces (the forwarded-message dedupe hash) lives in `ao
 from ._address import address_from, keccak256
 from ._bytes import base64url_encode, js_string_units, node_base64_decode, node_utf8, wtf8
 from ._dataitem import (
+    ARWEAVE_SIGNATURE_TYPE,
     MAX_TAG_NAME_BYTES,
     MAX_TAG_VALUE_BYTES,
     MAX_TAGS,
@@ -26,6 +27,7 @@ from ._signer import ArweaveSigner, DataItemSigner, sign_data_item, verify_data_
 from ._tags import MAX_TAG_BYTES, deserialize_tags, serialize_tags, zigzag_varint
 
 __all__ = [
+    "ARWEAVE_SIGNATURE_TYPE",
     "MAX_TAGS",
     "MAX_TAG_BYTES",
     "MAX_TAG_NAME_BYTES",

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from aocu.arweave import (
+    ARWEAVE_SIGNATURE_TYPE,
+    SIGNATURE_CONFIG,
     ArweaveSigner,
     DataItem,
     HashedBlob,
@@ -35,9 +37,8 @@ from ._format import CheckpointRejected
 __all__ = ["Ans104Signer", "Ans104Verifier", "ItemSigner", "ItemVerifier", "SignedItem", "assemble_item",
            "signed_item_bytes"]
 
-#: ANS-104 signature type 1 (Arweave RSA-PSS): 512-byte signature and owner (RSA-4096 modulus).
-ARWEAVE_SIGNATURE_TYPE = 1
-ARWEAVE_KEY_BYTES = 512
+#: Signature type 1 (Arweave RSA-PSS): 512-byte signature and owner (the RSA-4096 modulus).
+ARWEAVE_KEY_BYTES = SIGNATURE_CONFIG[ARWEAVE_SIGNATURE_TYPE][0]
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ from ._ans104 import (
 from ._clock import Clock, ManualClock, SystemClock
 from ._config import DevnetConfig, DevnetUrls, cu_state_env
 from ._faults import ENDPOINTS, MODES, Fault, FaultError, FaultTable
-from ._ids import FakeWallet, hash_chain_seed, next_hash_chain
+from ._ids import FakeWallet, fake_signature_valid, hash_chain_seed, next_hash_chain
 from ._network import Devnet, SuError, SuOptions
 from ._serve import open_devnet, serve_devnet
 
@@ -56,6 +56,7 @@ __all__ = [
     "Tag",
     "build_data_item",
     "cu_state_env",
+    "fake_signature_valid",
     "hash_chain_seed",
     "next_hash_chain",
     "open_devnet",

@@ -11,8 +11,7 @@ from collections.abc import Sequence
 
 from aocu.arweave import DataItem, HashedBlob, serialize_data_item, signature_data
 from aocu.checkpoints import CheckpointRejected, SignedItem
-from aocu.devnet._ans104 import build_data_item
-from aocu.devnet._ids import FakeWallet, fake_signature_valid
+from aocu.devnet import FakeWallet, build_data_item, fake_signature_valid
 from aocu.model import Tag
 
 __all__ = ["FakeItemSigner", "FakeItemVerifier"]
