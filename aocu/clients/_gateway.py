@@ -24,7 +24,6 @@ from ._breaker import CircuitBreaker
 from ._errors import (
     CircuitOpenError,
     NotFoundError,
-    ResponseTooLargeError,
     UpstreamDataError,
     UpstreamError,
     UpstreamSequenceError,
@@ -53,7 +52,7 @@ from ._parse import (
     owner_at,
     tags_at,
 )
-from ._retry import capped_chunks, map_httpx_errors, read_capped, run_operation, send
+from ._retry import capped_chunks, run_operation, send
 from .base import Block, CheckpointRecord, TransactionMeta
 from .config import ClientsConfig, join_url
 
@@ -363,24 +362,11 @@ class HttpGatewayClient:
 
     async def load_transaction_data(self, tx_id: str, *, max_bytes: int | None = None) -> bytes:
         """``loadTransactionDataWith`` (backoff 5×500 ms): the whole body, at most ``max_bytes``."""
-        url = self.raw_url(tx_id)
-        limit = max_bytes if max_bytes is not None else self.config.data_max_bytes
 
-        async def attempt(_: int) -> bytes:
-            async with send(
-                self.http, "GET", url, upstream=ARWEAVE, phase_timeouts=self.config.http_timeout()
-            ) as response:
-                return await read_capped(response, limit, upstream=ARWEAVE)
+        async def join(chunks: AsyncIterator[bytes]) -> bytes:
+            return b"".join([chunk async for chunk in chunks])
 
-        return await run_operation(
-            attempt,
-            policy=self.config.gateway_retry,
-            timeout_s=self.config.download_timeout_s,
-            rng=self._rng,
-            upstream=ARWEAVE,
-            method="GET",
-            url=url,
-        )
+        return await self.consume_transaction_data(tx_id, join, max_bytes=max_bytes, chunk_bytes=None)
 
     async def consume_transaction_data(
         self,
@@ -388,12 +374,12 @@ class HttpGatewayClient:
         consume: Callable[[AsyncIterator[bytes]], Awaitable[T]],
         *,
         max_bytes: int | None = None,
-        chunk_bytes: int = DOWNLOAD_CHUNK_BYTES,
+        chunk_bytes: int | None = DOWNLOAD_CHUNK_BYTES,
     ) -> T:
         """Stream ``/raw/{id}`` through ``consume`` (pieces of ``chunk_bytes``, at most ``max_bytes`` in all).
 
-        Backoff as in `load_transaction_data`; a transient failure, even mid-body, calls ``consume``
-        again on a new download, so it must start over each time. Its own errors propagate.
+        Backoff 5×500 ms (``loadTransactionDataWith``); a transient failure, even mid-body, calls
+        ``consume`` again on a new download, so it must start over each time. Its own errors propagate.
         """
         url = self.raw_url(tx_id)
         limit = max_bytes if max_bytes is not None else self.config.data_max_bytes
@@ -423,51 +409,20 @@ class HttpGatewayClient:
         here a transient failure, even mid-body, restarts the download, and a partial file is never
         left at ``dest``. Exceeding ``max_bytes`` raises `ResponseTooLargeError`.
         """
-        url = self.raw_url(tx_id)
         limit = max_bytes if max_bytes is not None else self.config.download_max_bytes
         dest = Path(dest)
         tmp = trio.Path(dest.parent / f".{dest.name}.{os.getpid()}.{self._rng.getrandbits(32):08x}.part")
 
-        async def attempt(_: int) -> int:
-            async with send(
-                self.http, "GET", url, upstream=ARWEAVE, phase_timeouts=self.config.http_timeout()
-            ) as response:
-                declared = response.headers.get("content-length")
-                if declared is not None and declared.isdigit() and int(declared) > limit:
-                    raise ResponseTooLargeError(
-                        f"body of {int(declared)} bytes exceeds the {limit}-byte limit",
-                        upstream=ARWEAVE,
-                        method="GET",
-                        url=url,
-                        status=response.status_code,
-                    )
-                size = 0
-                async with await trio.open_file(tmp, "wb") as out:
-                    with map_httpx_errors(ARWEAVE, "GET", url):
-                        async with contextlib.aclosing(response.aiter_bytes(DOWNLOAD_CHUNK_BYTES)) as body:
-                            async for chunk in body:
-                                size += len(chunk)
-                                if size > limit:
-                                    raise ResponseTooLargeError(
-                                        f"body exceeds the {limit}-byte limit",
-                                        upstream=ARWEAVE,
-                                        method="GET",
-                                        url=url,
-                                        status=response.status_code,
-                                    )
-                                await out.write(chunk)
-                return size
+        async def write(chunks: AsyncIterator[bytes]) -> int:
+            size = 0
+            async with await trio.open_file(tmp, "wb") as out:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    await out.write(chunk)
+            return size
 
         try:
-            size = await run_operation(
-                attempt,
-                policy=self.config.gateway_retry,
-                timeout_s=self.config.download_timeout_s,
-                rng=self._rng,
-                upstream=ARWEAVE,
-                method="GET",
-                url=url,
-            )
+            size = await self.consume_transaction_data(tx_id, write, max_bytes=limit)
             await tmp.replace(dest)
             return size
         finally:
