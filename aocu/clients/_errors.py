@@ -29,7 +29,14 @@ reference-cu.md §2.2 step 6) when it turns these into the reference's HTTP answ
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .. import errors as _project
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    import httpx
 
 __all__ = [
     "BODY_EXCERPT_CHARS",
@@ -85,6 +92,13 @@ class UpstreamError(_project.UpstreamError):
         self.body = body
         self.attempts = attempts
         super().__init__(self._render())
+
+    @classmethod
+    def about(cls, response: httpx.Response, detail: str, *, upstream: str, **extra: Any) -> Self:
+        """The error for ``response``: its request's method and URL, its status."""
+        request = response.request
+        return cls(detail, upstream=upstream, method=request.method, url=str(request.url),
+                   status=response.status_code, **extra)
 
     def _render(self) -> str:
         where = f"{self.upstream} {self.method} {self.url}".rstrip()

@@ -159,25 +159,12 @@ async def post_graphql(
         phase_timeouts=phase_timeouts,
     ) as r:
         body = await read_json(r, upstream=upstream, max_bytes=max_bytes)
-        request = r.request
         if not isinstance(body, dict):
-            raise UpstreamDataError(
-                "malformed GraphQL answer: the body is not an object",
-                upstream=upstream,
-                method=request.method,
-                url=str(request.url),
-                status=r.status_code,
-            )
+            raise UpstreamDataError.about(r, "malformed GraphQL answer: the body is not an object", upstream=upstream)
         data = body.get("data")
         if data is None and body.get("errors"):
-            raise UpstreamDataError(
-                f"GraphQL errors: {str(body.get('errors'))[:500]}",
-                upstream=upstream,
-                method=request.method,
-                url=str(request.url),
-                status=r.status_code,
-                transient=True,
-            )
+            raise UpstreamDataError.about(r, f"GraphQL errors: {str(body.get('errors'))[:500]}", upstream=upstream,
+                                          transient=True)
         return data, r
 
 

@@ -212,18 +212,10 @@ def status_error(
     text = body.decode("utf-8", "replace")
     excerpt = text if len(text) <= BODY_EXCERPT_CHARS else text[:BODY_EXCERPT_CHARS] + "…"
     status = response.status_code
-    request = response.request
     is_not_found = status == 404 or (not_found is not None and not_found(status, text))
     cls = NotFoundError if is_not_found else UpstreamStatusError
-    err = cls(
-        f"HTTP {status}: {excerpt}" if excerpt else f"HTTP {status}",
-        upstream=upstream,
-        method=request.method,
-        url=str(request.url),
-        status=status,
-        body=excerpt,
-        transient=is_transient_status(status),
-    )
+    err = cls.about(response, f"HTTP {status}: {excerpt}" if excerpt else f"HTTP {status}", upstream=upstream,
+                    body=excerpt, transient=is_transient_status(status))
     err.retry_after_s = _retry_after_s(response) if status in (429, 503) else None
     return err
 
@@ -235,26 +227,16 @@ async def capped_chunks(
     declared = response.headers.get("content-length")
     request = response.request
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ResponseTooLargeError(
-            f"body of {int(declared)} bytes exceeds the {limit}-byte limit",
-            upstream=upstream,
-            method=request.method,
-            url=str(request.url),
-            status=response.status_code,
-        )
+        raise ResponseTooLargeError.about(
+            response, f"body of {int(declared)} bytes exceeds the {limit}-byte limit", upstream=upstream)
     size = 0
     with map_httpx_errors(upstream, request.method, str(request.url)):
         async with contextlib.aclosing(response.aiter_bytes(chunk_bytes)) as body:
             async for chunk in body:
                 size += len(chunk)
                 if size > limit:
-                    raise ResponseTooLargeError(
-                        f"body exceeds the {limit}-byte limit",
-                        upstream=upstream,
-                        method=request.method,
-                        url=str(request.url),
-                        status=response.status_code,
-                    )
+                    raise ResponseTooLargeError.about(
+                        response, f"body exceeds the {limit}-byte limit", upstream=upstream)
                 yield chunk
 
 
@@ -343,24 +325,10 @@ async def read_json(response: httpx.Response, *, upstream: str, max_bytes: int) 
         return _decode_json(body)
     except (json.JSONDecodeError, RecursionError) as exc:
         text = body[:200].decode("utf-8", "replace")
-        request = response.request
-        raise UpstreamDataError(
-            f"the body is not JSON ({exc}): {text!r}",
-            upstream=upstream,
-            method=request.method,
-            url=str(request.url),
-            status=response.status_code,
-            body=text,
-        ) from None
+        raise UpstreamDataError.about(response, f"the body is not JSON ({exc}): {text!r}", upstream=upstream,
+                                      body=text) from None
 
 
 def shape_error(exc: ShapeError, response: httpx.Response, *, upstream: str, what: str) -> UpstreamDataError:
     """An `UpstreamDataError` for a body that parsed but has the wrong shape."""
-    request = response.request
-    return UpstreamDataError(
-        f"malformed {what}: {exc}",
-        upstream=upstream,
-        method=request.method,
-        url=str(request.url),
-        status=response.status_code,
-    )
+    return UpstreamDataError.about(response, f"malformed {what}: {exc}", upstream=upstream)
