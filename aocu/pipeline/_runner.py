@@ -571,7 +571,8 @@ class ProcessRunner:
                     message_id = _js_id(message.id)
                     if message_id is not None and envelope.cron is None:
                         outcome.results[message_id] = body
-                    state.gas_used += int(body.get("GasUsed") or 0)
+                    gas_used = int(body.get("GasUsed") or 0)
+                    state.gas_used += gas_used
                     timestamp = _int_or_none(message.timestamp) or 0
                     point = MemoryPoint(
                         process_id=process_id, timestamp=timestamp, ordinate=envelope.ordinate, cron=envelope.cron,
@@ -597,7 +598,7 @@ class ProcessRunner:
                     self.events.publish(MessageEvaluated(
                         process_id=process_id, stream_id=stream_id, message_id=message_id or "",
                         nonce=point.nonce, ordinate=envelope.ordinate, cron=envelope.cron,
-                        elapsed_ms=evaluated.elapsed_s * 1000, gas_used=int(body.get("GasUsed") or 0),
+                        elapsed_ms=evaluated.elapsed_s * 1000, gas_used=gas_used,
                         error="Error" in body, rolled_back=evaluated.rolled_back,
                         kind="cron" if envelope.cron is not None else "assignment" if envelope.is_assignment
                         else "scheduled"))
