@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from aocu.clients import ClientsConfig, ClientsConfigError
+from aocu.domain import DEFAULT_MODULE_FORMATS
 
 if TYPE_CHECKING:
     from aocu.stores import StoreOptions
@@ -64,16 +65,8 @@ GiB: Final = 1024 * MiB
 #: winston's npm levels, most severe first (reference-cu.md §6.2); ``off`` silences (tests only).
 LOG_LEVELS: Final = ("error", "warn", "info", "http", "verbose", "debug", "silly")
 
-#: ``DEFAULT_PROCESS_WASM_MODULE_FORMATS`` in servers/cu/src/config.js.
-DEFAULT_WASM_FORMATS: Final = (
-    "wasm32-unknown-emscripten",
-    "wasm32-unknown-emscripten2",
-    "wasm32-unknown-emscripten3",
-    "wasm32-unknown-emscripten4",
-    "wasm64-unknown-emscripten-draft_2024_02_15",
-    "wasm32-unknown-emscripten-metering",
-    "wasm64-unknown-emscripten-draft_2024_10_16-metering",
-)
+#: ``DEFAULT_PROCESS_WASM_MODULE_FORMATS`` in servers/cu/src/config.js (the domain's list).
+DEFAULT_WASM_FORMATS: Final = DEFAULT_MODULE_FORMATS
 
 # Fastify's default body limit (reference-cu.md §1.0); larger dry-run bodies answer 413.
 DEFAULT_MAX_BODY_BYTES: Final = 1 * MiB
