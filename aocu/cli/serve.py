@@ -80,25 +80,11 @@ def _bind_error(exc: BaseException) -> OSError | None:
 async def _serve(config: Any) -> None:
     import trio
 
-    from aocu.app import run_cu
+    from aocu.app import run_cu, tune_gc_for_serving
 
     async with trio.open_nursery() as nursery:
         await nursery.start(run_cu, config)
-        _freeze_startup_objects()
-
-
-def _freeze_startup_objects() -> None:
-    """Move everything alive once the CU listens out of the garbage collector's sight.
-
-    The libraries' and the app's ~100k objects live as long as the process; left in the oldest
-    generation, every full collection walks them all: 100-200 ms pauses of the trio thread under
-    HTTP load, each one seen by every request in flight (docs/performance.md, HTTP under load).
-    Only this process entry does it; tests that run `run_cu` in-process keep a normal collector.
-    """
-    import gc
-
-    gc.collect()
-    gc.freeze()
+        tune_gc_for_serving()
 
 
 def _previous_ports(state_file: Path) -> tuple[int, int]:
@@ -145,7 +131,7 @@ async def _serve_with_devnet(directory: Path, environ: dict[str, str], ports: tu
     """A devnet and a CU pointed at it, in one trio run (a developer's one-command network)."""
     import trio
 
-    from aocu.app import run_cu
+    from aocu.app import run_cu, tune_gc_for_serving
     from aocu.cli.devnet import STATE_FILE
     from aocu.config import Config, ConfigError
     from aocu.devnet import DevnetConfig, open_devnet
@@ -164,7 +150,7 @@ async def _serve_with_devnet(directory: Path, environ: dict[str, str], ports: tu
             return 2
         async with trio.open_nursery() as nursery:
             binds = await nursery.start(run_cu, config)
-            _freeze_startup_objects()
+            tune_gc_for_serving()
             sys.stderr.write(
                 f"aocu serve: CU on {', '.join(binds)}\n"
                 f"  devnet SU {devnet.urls.su}  gateway {devnet.urls.gateway}\n"
