@@ -81,7 +81,7 @@ def normalize(raw: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(slots=True)
 class _Base:
-    memory: bytes | bytearray
+    memory: bytes | bytearray | None        # None: a fresh instance's (rebuilt by instantiating)
     host: HostState
     replay: list[tuple[dict[str, Any], dict[str, Any], str | None, dict[str, Any]]] = field(default_factory=list)
     replay_s: float = 0.0
@@ -117,10 +117,12 @@ class LiveProcess:
         self.rollbacks = 0
         self.rebases = 0
         self._base: _Base
-        if memory is not None and len(memory) == self.instance.memory_size():
+        if memory is None or len(memory) == self.instance.memory_size():
             # the instance holds exactly ``memory``: it is the first base (no second copy of a
             # 1 GiB memory). The caller hands it over: a bytearray (a decoded checkpoint) is
-            # never changed by anyone after this.
+            # never changed by anyone after this. A fresh instance's memory is not copied at
+            # all: instantiating the module again rebuilds it (deterministic), which only a
+            # rollback before the first rebase needs.
             self.rebases += 1
             self._base = _Base(memory, self.instance.host_state())
         else:
@@ -148,14 +150,22 @@ class LiveProcess:
                 or base.replay_bytes >= self.rebase_after_bytes):
             self._rebase()
 
+    def _fresh_memory(self) -> bytes:
+        fresh = self.module.instantiate(None)
+        try:
+            return fresh.memory_snapshot()
+        finally:
+            fresh.close()
+
     def base_snapshot(self) -> bytes | None:
         """The memory of the last base if no message ran since (a free snapshot; bytes only, so the
         caller can never change it)."""
         memory = self._base.memory
         return memory if not self._base.replay and isinstance(memory, bytes) else None
 
-    def _memory_before_last(self) -> bytes | bytearray:
-        """Memory as it was before the failed message: the base plus a replay."""
+    def _memory_before_last(self) -> bytes | bytearray | None:
+        """Memory as it was before the failed message: the base plus a replay (None: a fresh
+        instance's, for `Module.instantiate`)."""
         base = self._base
         if not base.replay:
             return base.memory
@@ -198,7 +208,7 @@ class LiveProcess:
         if output_text(raw.get("Output")).endswith(BUFFER_ALLOCATION_FAILURE):
             # reference: previous memory copied into the same instance; no Error
             previous = self._memory_before_last()
-            self.instance.restore_memory(previous)
+            self.instance.restore_memory(previous if previous is not None else self._fresh_memory())
             self.rollbacks += 1
             self._rebase()
             return Evaluated(normalize(raw), True, elapsed)

@@ -78,6 +78,29 @@ def test_same_results_and_memory_as_copying_every_message(name: str, fmt: str,
     assert live.rollbacks >= 1
 
 
+@pytest.mark.parametrize(("name", "fmt"), [
+    ("lua_process_gen4.wasm", "wasm32-unknown-emscripten4"),
+    ("lua_process_gen2.wasm", "wasm32-unknown-emscripten2"),
+])
+def test_a_fresh_process_takes_no_copy_and_rolls_back_to_a_fresh_memory(name: str, fmt: str) -> None:
+    """The first base of a cold start is the module itself: a failure before any rebase
+    rebuilds the fresh memory by instantiating again (and the next messages see it)."""
+    module = load_module((MODULES / name).read_bytes(), fmt)
+    codes = ["Counter = 5 error('first fails')", "this is not lua", "return Counter",
+             "Counter = (Counter or 0) + 1 return Counter", "error('boom')", "return Counter"]
+    messages = [eval_msg(n, code) for n, code in enumerate(codes)]
+    expected = reference_run(module, messages)
+    live = LiveProcess(module)
+    assert live._base.memory is None and live.rebases == 1
+    assert live.base_snapshot() is None                      # nothing to hand out for free
+    got = []
+    for message in messages:
+        evaluated = live.evaluate(message, ENV)
+        got.append((evaluated.result, hashlib.sha256(live.instance.memory_snapshot()).hexdigest()))
+    assert got == expected
+    assert live.rollbacks == 3
+
+
 def test_error_free_stream_takes_no_snapshot_per_message() -> None:
     module = load_module((MODULES / "lua_process_gen4.wasm").read_bytes(), "wasm32-unknown-emscripten4")
     live = LiveProcess(module)
@@ -145,3 +168,19 @@ def test_an_instance_dropped_by_a_rollback_is_closed_at_once() -> None:
     with pytest.raises(WasmError, match="closed"):
         old.handle(eval_msg(2, "return Counter"), ENV)
     assert "1" in str(live.evaluate(eval_msg(2, "return Counter"), ENV).result["Output"])
+
+
+def test_the_buffer_allocation_failure_restores_the_memory_from_before_it_without_an_error() -> None:
+    """reference: an Output ending in this text copies the previous memory back into the same
+    instance and sets no Error; on a fresh process that memory is the fresh one."""
+    module = load_module((MODULES / "lua_process_gen4.wasm").read_bytes(), "wasm32-unknown-emscripten4")
+    fresh = module.instantiate().memory_snapshot()
+    live = LiveProcess(module)
+    failed = live.evaluate(eval_msg(0, "Counter = 5 return 'oops: not enough memory for buffer allocation'"), ENV)
+    assert failed.rolled_back and "Error" not in failed.result
+    assert live.instance.memory_snapshot() == fresh
+    live.evaluate(eval_msg(1, "Counter = 7 return Counter"), ENV)
+    at_7 = live.instance.memory_snapshot()
+    again = live.evaluate(eval_msg(2, "Counter = 9 return 'not enough memory for buffer allocation'"), ENV)
+    assert again.rolled_back and live.instance.memory_snapshot() == at_7
+    assert "7" in str(live.evaluate(eval_msg(3, "return Counter"), ENV).result["Output"])
