@@ -15,6 +15,7 @@ from aocu import domain
 from aocu.arweave import address_from
 from aocu.clients import ProcessMeta as SuProcessMeta
 from aocu.clients import ScheduledMessage, TransactionMeta
+from aocu.jsjson import UNDEFINED
 from aocu.stores import ModuleRecord, ProcessRecord
 
 
@@ -79,7 +80,6 @@ def domain_module(record: ModuleRecord) -> domain.ModuleMeta:
 
 
 def domain_transaction(meta: TransactionMeta, skip: domain.GatewaySkip) -> domain.TransactionMeta:
-    from aocu.jsjson import UNDEFINED
     return domain.TransactionMeta(
         id=meta.id, owner=domain.Owner(meta.owner.address, meta.owner.key),
         tags=() if skip.skip_tags else _domain_tags(meta.tags),
@@ -160,37 +160,40 @@ def envelope_from_scheduled(item: ScheduledMessage, ao_global: domain.AoGlobal) 
 
     The same envelope (tests/unit/pipeline/test_adapt.py checks equality on devnet data) without
     turning the typed item back into JSON and validating every tag a second time, which cost as
-    much CPU per message as a small module's ``handle``.
+    much CPU per message as a small module's ``handle``. Straight-line (one tag scan, no
+    keyword dicts): it runs on the trio thread for every message of a stream.
     """
-    from aocu.domain._tags import map_forwarded_by, map_from
-    from aocu.jsjson import UNDEFINED
-
     assignment = item.assignment
     message = item.message
     nonce, timestamp = assignment.nonce, assignment.timestamp
-    fields: dict[str, Any] = {}
+    nonce_text = domain.js_string(nonce)
+    hash_chain = assignment.hash_chain if assignment.hash_chain is not None else UNDEFINED
     if message is not None:
         address = _address_from(message.owner.address, message.owner.key)
         tags = message.tags
-        fields = {
-            "id": message.id, "signature": message.signature, "data": message.data, "owner": address,
-            "anchor": message.anchor, "from_": map_from(tags, address), "forwarded_by": map_forwarded_by(tags, address),
-            "tags": tags,
-        }
+        from_process = None
+        for tag in tags:                    # mapFrom / mapForwardedBy: the first From-Process tag
+            if tag.name == "From-Process":
+                from_process = tag.value
+                break
         message_id: Any = message.id
+        mapped = domain.Message(
+            id=message_id, signature=message.signature, data=message.data, owner=address,
+            target=UNDEFINED if assignment.process_id is None else assignment.process_id, anchor=message.anchor,
+            from_=from_process or address, forwarded_by=address if from_process is not None else UNDEFINED,
+            tags=tags, epoch=assignment.epoch, nonce=nonce, timestamp=timestamp,
+            block_height=assignment.block_height, hash_chain=hash_chain, cron=False)
+        kind = "Scheduled"
     else:
         message_id = assignment.message_id if assignment.message_id is not None else UNDEFINED
-    fields.update(
-        id=message_id,
-        target=UNDEFINED if message is None or assignment.process_id is None else assignment.process_id,
-        epoch=assignment.epoch, nonce=nonce, timestamp=timestamp, block_height=assignment.block_height,
-        hash_chain=assignment.hash_chain if assignment.hash_chain is not None else UNDEFINED, cron=False,
-    )
-    kind = "Scheduled" if message is not None else "Assigned"
+        mapped = domain.Message(id=message_id, target=UNDEFINED, epoch=assignment.epoch, nonce=nonce,
+                                timestamp=timestamp, block_height=assignment.block_height, hash_chain=hash_chain,
+                                cron=False)
+        kind = "Assigned"
     return domain.Envelope(
-        ordinate=domain.js_string(nonce),
-        name=f"{kind} Message {domain.js_string(message_id)} {domain.js_string(timestamp)}:{domain.js_string(nonce)}",
-        message=domain.Message(**fields),
+        ordinate=nonce_text,
+        name=f"{kind} Message {domain.js_string(message_id)} {domain.js_string(timestamp)}:{nonce_text}",
+        message=mapped,
         ao_global=ao_global,
         is_assignment=message is None,
         assignment_id=assignment.id,

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -560,6 +560,8 @@ class ProcessRunner:
                                                elapsed_ms=self._clock_ms() - t0))
 
         last_flush = self._clock_ms()
+        # (assignment id, Hash-Chain) of the latest SU message: a cron message's point carries them
+        carry = (state.point.assignment_id, state.point.hash_chain) if state.point is not None else None
         async with recv:
             async for works in recv:
                 for work in works:
@@ -574,30 +576,23 @@ class ProcessRunner:
                     gas_used = int(body.get("GasUsed") or 0)
                     state.gas_used += gas_used
                     timestamp = _int_or_none(message.timestamp) or 0
-                    point = MemoryPoint(
-                        process_id=process_id, timestamp=timestamp, ordinate=envelope.ordinate, cron=envelope.cron,
-                        module_id=module_id, nonce=_int_or_none(message.nonce), epoch=_int_or_none(message.epoch),
-                        block_height=_int_or_none(message.block_height),
-                        assignment_id=envelope.assignment_id if envelope.cron is None else None,
-                        hash_chain=_str_or_none(message.hash_chain))
-                    if envelope.cron is not None and state.point is not None:
-                        point = replace(point, assignment_id=state.point.assignment_id,
-                                        hash_chain=state.point.hash_chain)
-                    state.point = point
+                    nonce, epoch = _int_or_none(message.nonce), _int_or_none(message.epoch)
+                    if envelope.cron is None:
+                        carry = (envelope.assignment_id, _str_or_none(message.hash_chain))
                     if not envelope.no_save:
                         rows.append(EvaluationRow(
                             process_id=process_id, timestamp=timestamp, ordinate=envelope.ordinate,
                             cron=envelope.cron, message_id=message_id if envelope.cron is None else None,
-                            deep_hash=envelope.deep_hash, nonce=point.nonce, epoch=point.epoch,
-                            block_height=point.block_height,
+                            deep_hash=envelope.deep_hash, nonce=nonce, epoch=epoch,
+                            block_height=_int_or_none(message.block_height),
                             evaluated_at_ms=int(self._clock_ms()), output=stringify(body) or "{}",
                             has_error=bool(body.get("Error"))))
-                        if work.dedupe_id is not None and point.epoch is not None and point.nonce is not None:
+                        if work.dedupe_id is not None and epoch is not None and nonce is not None:
                             records.append(MessageRecord(process_id=process_id, message_id=work.dedupe_id,
-                                                         epoch=point.epoch, nonce=point.nonce))
+                                                         epoch=epoch, nonce=nonce))
                     self.events.publish(MessageEvaluated(
                         process_id=process_id, stream_id=stream_id, message_id=message_id or "",
-                        nonce=point.nonce, ordinate=envelope.ordinate, cron=envelope.cron,
+                        nonce=nonce, ordinate=envelope.ordinate, cron=envelope.cron,
                         elapsed_ms=evaluated.elapsed_s * 1000, gas_used=gas_used,
                         error="Error" in body, rolled_back=evaluated.rolled_back,
                         kind="cron" if envelope.cron is not None else "assignment" if envelope.is_assignment
@@ -605,6 +600,8 @@ class ProcessRunner:
                     if len(rows) >= PERSIST_BATCH or self._clock_ms() - last_flush >= PERSIST_EVERY_MS:
                         await flush()
                         last_flush = self._clock_ms()
+                if works:       # the memory's point: only the stream's last one is ever read
+                    state.point = _point_after(works[-1].envelope, process_id, module_id, carry)
             await flush()
 
 
@@ -614,6 +611,24 @@ class _StreamState:
     point: MemoryPoint | None
     gas_used: int = 0
     eval_time_ms: float = 0.0
+
+
+def _point_after(envelope: domain.Envelope, process_id: str, module_id: str,
+                 carry: tuple[str | None, str | None] | None) -> MemoryPoint:
+    """Where memory stands after ``envelope``; a cron message takes the latest SU message's
+    assignment id and Hash-Chain (``carry``), the next stream's hash-chain start."""
+    message = envelope.message
+    if envelope.cron is None:
+        assignment_id, hash_chain = envelope.assignment_id, _str_or_none(message.hash_chain)
+    elif carry is not None:
+        assignment_id, hash_chain = carry
+    else:
+        assignment_id, hash_chain = None, _str_or_none(message.hash_chain)
+    return MemoryPoint(
+        process_id=process_id, timestamp=_int_or_none(message.timestamp) or 0, ordinate=envelope.ordinate,
+        cron=envelope.cron, module_id=module_id, nonce=_int_or_none(message.nonce),
+        epoch=_int_or_none(message.epoch), block_height=_int_or_none(message.block_height),
+        assignment_id=assignment_id, hash_chain=hash_chain)
 
 
 def first_error(exc: BaseException) -> Exception | None:
