@@ -491,10 +491,12 @@ _DIGIT_QUOTES: Final = tuple(f'"{d}' for d in "0123456789")
 _SCAN_MAX: Final = 65536
 
 
-def parse(text: str) -> Any:
+def parse(text: str, *, js_key_order: bool = True) -> Any:
     """``JSON.parse(text)``; raises ``json.JSONDecodeError`` where JS throws a SyntaxError.
 
-    Objects become dicts in JS property order. A number becomes an ``int`` when
+    Objects become dicts in JS property order (``js_key_order=False``: in text order, a third
+    cheaper on big texts, for callers that only look keys up and never list or re-serialize
+    an object). A number becomes an ``int`` when
     its double is integral with ``|x| <= 2**53`` (the int is that double
     exactly), otherwise a ``float`` (possibly ±inf: ``1e400`` is Infinity in
     JS). So ``-0`` reads as ``0``, ``1.0`` and ``1e2`` as ints, and
@@ -502,10 +504,10 @@ def parse(text: str) -> Any:
     them back exactly as JS would. ``\\udxxx`` escapes of lone surrogates give
     lone surrogate code points, which `stringify` escapes again.
     """
-    decoder = _decoder
+    decoder = _decoder if js_key_order else _decoder_no_hook
     # Big texts (a large Data string) have few objects per byte: there the
     # hook is cheaper than the scans.
-    if len(text) <= _SCAN_MAX:
+    if decoder is _decoder and len(text) <= _SCAN_MAX:
         for q in _DIGIT_QUOTES:
             if q in text:
                 break

@@ -308,21 +308,22 @@ async def send(
         await response.aclose()
 
 
-def _decode_json(body: bytes) -> Any:
+def _decode_json(body: bytes, js_key_order: bool = True) -> Any:
     # res.json() decodes UTF-8 (replacing bad sequences, dropping a BOM), then JSON.parse.
     text = body.decode("utf-8", "replace")
     if text.startswith("\ufeff"):
         text = text[1:]
-    return jsjson.parse(text)
+    return jsjson.parse(text, js_key_order=js_key_order)
 
 
-async def read_json(response: httpx.Response, *, upstream: str, max_bytes: int) -> Any:
-    """The whole body (at most ``max_bytes``) parsed as JS ``JSON.parse`` would."""
+async def read_json(response: httpx.Response, *, upstream: str, max_bytes: int, js_key_order: bool = True) -> Any:
+    """The whole body (at most ``max_bytes``) parsed as JS ``JSON.parse`` would (``js_key_order``:
+    see `aocu.jsjson.parse`)."""
     body = await read_capped(response, max_bytes, upstream=upstream)
     try:
         if len(body) > JSON_THREAD_THRESHOLD_BYTES:
-            return await trio.to_thread.run_sync(_decode_json, body)
-        return _decode_json(body)
+            return await trio.to_thread.run_sync(_decode_json, body, js_key_order)
+        return _decode_json(body, js_key_order)
     except (json.JSONDecodeError, RecursionError) as exc:
         text = body[:200].decode("utf-8", "replace")
         raise UpstreamDataError.about(response, f"the body is not JSON ({exc}): {text!r}", upstream=upstream,

@@ -176,7 +176,9 @@ class _MessagePages:
                 params=params,
                 not_found=_su_not_found,
             ) as response:
-                body = await read_json(response, upstream=UPSTREAM, max_bytes=self._client.config.json_max_bytes)
+                # a page's objects are only looked up, never listed: text key order will do
+                body = await read_json(response, upstream=UPSTREAM, max_bytes=self._client.config.json_max_bytes,
+                                       js_key_order=False)
                 try:
                     items, has_next = parse_page(body)
                 except ShapeError as exc:

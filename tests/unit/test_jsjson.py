@@ -455,3 +455,16 @@ def test_prepare_copies_only_what_holds_undefined() -> None:
     assert jsjson._prepare(tags) is tags
     assert jsjson._prepare([1, UNDEFINED, [UNDEFINED]]) == [1, None, [None]]
     assert msg["Forwarded-By"] is UNDEFINED  # the input is not modified
+
+
+@pytest.mark.parametrize("size", [10, 200_000])      # below and above the scan limit
+def test_parse_without_js_key_order_keeps_text_order_and_js_values(size: int) -> None:
+    text = '{"b": 1, "1": [12345678901234567890, 1.0, "%s"], "a": {"2": -0, "x": 1e400}}' % ("y" * size)
+    js = parse(text)
+    plain = parse(text, js_key_order=False)
+    assert list(js) == ["1", "b", "a"] and list(js["a"]) == ["2", "x"]
+    assert list(plain) == ["b", "1", "a"] and list(plain["a"]) == ["2", "x"]
+    assert plain == js                      # the same values: only the order of keys differs
+    assert plain["1"][0] == 1.2345678901234567e19 and type(plain["1"][1]) is int
+    with pytest.raises(json.JSONDecodeError):
+        parse('{"a": NaN}', js_key_order=False)
