@@ -23,7 +23,7 @@ import wasmtime
 
 from aocu import jsjson as _jsjson
 
-from . import _epoch
+from . import _artifacts, _epoch
 from ._errors import ModuleLinkError
 from ._formats import GEN1_IMPORT_NAMES, Format, resolve_format
 from ._glue import EmscriptenGlue, HostOptions
@@ -248,29 +248,24 @@ def _table_link_module(engine: wasmtime.Engine) -> wasmtime.Module:
         return _helper_cache["link"]
 
 
-def _artifact_path(cache_dir: Path, key: tuple[str, str]) -> Path:
-    # wasmtime refuses artifacts of another version or config; the name keeps them apart anyway
-    tag = hashlib.sha256(f"{wasmtime_version}|{_ENGINE_CONFIG_TAG}|{key[1]}".encode()).hexdigest()[:16]
-    return cache_dir / f"{key[0]}-{tag}.cwasm"
-
-
-def _load_artifact(engine: wasmtime.Engine, path: Path) -> wasmtime.Module | None:
-    # Read into memory rather than deserialize_file: that one mmaps the file, and
-    # anyone truncating it later (an operator, a disk cleaner) would SIGBUS us.
+def _load_or_compile(engine: wasmtime.Engine, binary: bytes, fmt: Format, key: tuple[str, str],
+                     cache_dir: Path | None) -> wasmtime.Module:
+    dir_fd = _artifacts.open_dir(cache_dir) if cache_dir is not None else None
+    if dir_fd is None:
+        return _compile(engine, binary, fmt)
     try:
-        return wasmtime.Module.deserialize(engine, path.read_bytes())
-    except (OSError, wasmtime.WasmtimeError):
-        return None
-
-
-def _store_artifact(compiled: wasmtime.Module, path: Path) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_bytes(compiled.serialize())
-        os.replace(tmp, path)           # readers never see a half-written artifact
-    except OSError:
-        pass                            # a cache, not a requirement
+        name = _artifacts.artifact_name(key, f"{wasmtime_version}|{_ENGINE_CONFIG_TAG}")
+        data = _artifacts.read_artifact(dir_fd, name)
+        if data is not None:
+            try:
+                return wasmtime.Module.deserialize(engine, data)
+            except wasmtime.WasmtimeError:
+                pass                    # another wasmtime's, or broken: recompiled and replaced
+        compiled = _compile(engine, binary, fmt)
+        _artifacts.write_artifact(dir_fd, name, compiled.serialize())
+        return compiled
+    finally:
+        os.close(dir_fd)
 
 
 def _inline_roles(fmt: Format) -> dict[tuple[str, str], str]:
@@ -284,36 +279,35 @@ def _inline_roles(fmt: Format) -> dict[tuple[str, str], str]:
     return roles
 
 
+def _compile(engine: wasmtime.Engine, binary: bytes, fmt: Format) -> wasmtime.Module:
+    if fmt.metering is not None:
+        from ._metering import MeteringError, meter_binary
+        try:
+            binary = meter_binary(binary, fmt.metering)
+        except MeteringError as exc:
+            raise ModuleLinkError(f"cannot meter module: {exc}") from exc
+    binary = inline_host_imports(binary, _inline_roles(fmt)) or binary
+    try:
+        return wasmtime.Module(engine, binary)
+    except wasmtime.WasmtimeError as exc:
+        raise ModuleLinkError(f"cannot compile module: {str(exc).splitlines()[0]}") from exc
+
+
 def compile_binary(engine: wasmtime.Engine, binary: bytes, fmt: Format,
                    cache_dir: Path | None = None) -> wasmtime.Module:
     """Meter (if the format says so) and compile, cached per (sha256, format).
 
     Compiling AOS takes about a second and metering it more; a compiled artifact
     loads in milliseconds. Artifacts are kept in-process and, when ``cache_dir``
-    is set, on disk. Deserialising an artifact runs native code from that file:
-    the directory must be writable only by the CU's own user.
+    is set, on disk. Deserialising an artifact runs native code from that file, so
+    `_artifacts` uses only a directory and artifacts no other user can write.
     """
     key = (hashlib.sha256(binary).hexdigest(), fmt.name)
     with _cache_lock:
         cached = _compiled_cache.get(key)
     if cached is not None:
         return cached
-    path = _artifact_path(cache_dir, key) if cache_dir is not None else None
-    compiled = _load_artifact(engine, path) if path is not None and path.exists() else None
-    if compiled is None:
-        if fmt.metering is not None:
-            from ._metering import MeteringError, meter_binary
-            try:
-                binary = meter_binary(binary, fmt.metering)
-            except MeteringError as exc:
-                raise ModuleLinkError(f"cannot meter module: {exc}") from exc
-        binary = inline_host_imports(binary, _inline_roles(fmt)) or binary
-        try:
-            compiled = wasmtime.Module(engine, binary)
-        except wasmtime.WasmtimeError as exc:
-            raise ModuleLinkError(f"cannot compile module: {str(exc).splitlines()[0]}") from exc
-        if path is not None:
-            _store_artifact(compiled, path)
+    compiled = _load_or_compile(engine, binary, fmt, key, cache_dir)
     with _cache_lock:
         if len(_compiled_cache) >= _COMPILED_CACHE_ENTRIES:
             _compiled_cache.pop(next(iter(_compiled_cache)))

@@ -228,20 +228,3 @@ def test_memory_limit_caps_growth_the_reference_would_allow() -> None:
     limited = load_module(binary, GEN2, memory_limit=1 << 20).instantiate()
     limited.handle({}, {})
     assert limited.memory_size() <= 1 << 20
-
-
-def test_compiled_artifacts_are_cached_on_disk(tmp_path: Path) -> None:
-    from aocu.wasm import _module
-
-    binary = (MODULES / "c_echo_gen4.wasm").read_bytes()
-    fmt = "wasm32-unknown-emscripten-metering"
-    _module._compiled_cache.clear()
-    first = load_module(binary, fmt, cache_dir=tmp_path).instantiate().handle(msg("Echo", "a"), ENV)
-    artifacts = list(tmp_path.glob("*.cwasm"))
-    assert len(artifacts) == 1
-    _module._compiled_cache.clear()           # as after a restart: only the disk cache is left
-    again = load_module(binary, fmt, cache_dir=tmp_path).instantiate().handle(msg("Echo", "a"), ENV)
-    assert again == first and again["GasUsed"] > 0
-    artifacts[0].write_bytes(b"garbage")      # a broken artifact is recompiled, not trusted
-    _module._compiled_cache.clear()
-    assert load_module(binary, fmt, cache_dir=tmp_path).instantiate().handle(msg("Echo", "a"), ENV) == first
