@@ -555,11 +555,19 @@ def bench_scenario(gateway: str, modules_dir: Path | None, n: int) -> list[tuple
     return out
 
 
-def measure(proc: subprocess.Popen[bytes], url: str, pid: str, mid: str) -> tuple[float, float, str]:
-    """(CPU s, wall s, Output) of a cold ``/result`` for the last of a process's messages."""
+def peak_rss_mib(pid: int) -> float:
+    """``VmHWM``: the process's peak resident set so far."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def measure(proc: subprocess.Popen[bytes], url: str, pid: str, mid: str) -> tuple[float, float, str, float]:
+    """(CPU s, wall s, Output, peak RSS MiB) of a cold ``/result`` for the last of a process's messages."""
     cpu0, t0 = cpu_seconds(proc.pid), time.perf_counter()
     answer = httpx.get(f"{url}/result/{mid}", params={"process-id": pid}, timeout=3600).raise_for_status().json()
-    return cpu_seconds(proc.pid) - cpu0, time.perf_counter() - t0, str(answer.get("Output"))
+    return cpu_seconds(proc.pid) - cpu0, time.perf_counter() - t0, str(answer.get("Output")), peak_rss_mib(proc.pid)
 
 
 def bench(ref_dir: Path, modules_dir: Path | None, n: int, work: Path, procs: list[subprocess.Popen[bytes]]) -> None:
@@ -582,11 +590,12 @@ def bench(ref_dir: Path, modules_dir: Path | None, n: int, work: Path, procs: li
         same = "same" if ref[2] == ours[2] else f"DIFFERENT ({ref[2]!r} vs {ours[2]!r})"
         rows.append((label, ref, ours, same))
     print(f"cold /result of message {n} (CPU of the whole CU process, each CU fresh):")
-    print("| module | reference CPU ms/msg | aocu CPU ms/msg | CPU ratio | reference wall s | aocu wall s | output |")
-    print("|---|---|---|---|---|---|---|")
+    print("| module | reference CPU ms/msg | aocu CPU ms/msg | CPU ratio | reference wall s | aocu wall s "
+          "| reference peak RSS MiB | aocu peak RSS MiB | output |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for label, ref, ours, same in rows:
         print(f"| {label} | {ref[0] / n * 1000:.3f} | {ours[0] / n * 1000:.3f} | {ref[0] / max(ours[0], 1e-9):.1f}x "
-              f"| {ref[1]:.2f} | {ours[1]:.2f} | {same} |")
+              f"| {ref[1]:.2f} | {ours[1]:.2f} | {ref[3]:.0f} | {ours[3]:.0f} | {same} |")
 
 
 def main() -> int:
