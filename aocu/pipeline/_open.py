@@ -46,6 +46,7 @@ def pipeline_options(config: Config) -> PipelineOptions:
         eager_checkpoint_gas=config.checkpoint.eager_gas_threshold,
         eager_checkpoint_time_ms=config.checkpoint.eager_eval_time_threshold_ms,
         cache_dir=str(config.wasm.binary_dir / "aocu-compiled"),
+        max_module_bytes=config.clients().download_max_bytes,
         enable_memory_reset=config.pipeline.enable_memory_reset,
         auto_file_checkpoints=not config.checkpoint.disable_file_creation,
         ignore_local_checkpoints=config.checkpoint.ignore_local, wasm_program=config.wasm.program)

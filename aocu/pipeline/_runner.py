@@ -87,6 +87,7 @@ class PipelineOptions:
     wasm_deadline_s: float | None = None
     wasm_program: str = "./this.program"     # AOCU_WASM_PROGRAM: what gen 1-3 modules see as argv[0]
     cache_dir: str | None = None
+    max_module_bytes: int = 2 << 30          # AOCU_UPSTREAM_DOWNLOAD_MAX_BYTES: a module binary's bound
     enable_memory_reset: bool = False       # ENABLE_MEMORY_RESET (aocu.pipeline._reset)
     auto_file_checkpoints: bool = True       # not DISABLE_PROCESS_FILE_CHECKPOINT_CREATION (eager, interval)
     ignore_local_checkpoints: bool = False   # IGNORE_LOCAL_CHECKPOINTS
@@ -184,10 +185,11 @@ class ProcessRunner:
     async def _load_module(self, key: tuple[str, str], module_id: str, opts: domain.ModuleOptions) -> Module:
         module = self._modules.get(key)
         if module is None:
-            path = self.stores.modules.binary_path(module_id)
-            if not await trio.Path(path).exists():
-                await self.gateway.download_transaction_data(module_id, path)
-            binary = await trio.Path(path).read_bytes()
+            # the store refuses a cached file another user could have written or that fails its sha256
+            binary = await self.stores.modules.read_module_binary(module_id)
+            if binary is None:
+                binary = await self.gateway.load_transaction_data(module_id, max_bytes=self.options.max_module_bytes)
+                await self.stores.modules.write_module_binary(module_id, binary)
             from aocu.wasm import HostOptions
             try:
                 module = await trio.to_thread.run_sync(lambda: load_module(

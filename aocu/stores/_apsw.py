@@ -37,8 +37,7 @@ import trio
 from ._apsw_db import Database, GroupWriter
 from ._apsw_snapshots import ApswCheckpointStore
 from ._cursor import RangeBound, Sort, evaluation_key, lower_key, sqlite_text, stored, upper_key
-from ._errors import StoreError
-from ._memory_files import remove_module_temp_files, safe_name_part, write_file_atomic
+from ._module_files import BinaryDigest, ModuleFiles
 from .base import (
     BlockRecord,
     EvaluationRow,
@@ -108,12 +107,11 @@ class ApswProcessStore:
 
 
 class ApswModuleStore:
-    """Module metadata in SQLite; binaries and compiled modules as files in ``module_dir``."""
+    """Module metadata and binary digests in SQLite; the binaries themselves in `ModuleFiles`."""
 
-    def __init__(self, db: Database, module_dir: Path, file_limiter: trio.CapacityLimiter) -> None:
+    def __init__(self, db: Database, files: ModuleFiles) -> None:
         self._db = db
-        self._dir = module_dir
-        self._file_limiter = file_limiter
+        self._files = files
 
     async def read_module(self, module_id: str) -> ModuleRecord | None:
         rows = self._db.read("SELECT owner_address, owner_key, tags FROM modules WHERE id = ?", (module_id,))
@@ -127,29 +125,15 @@ class ApswModuleStore:
         params = (r.id, r.owner_address, r.owner_key, tags_to_json(r.tags))
         await self._db.write(lambda c: c.execute("INSERT OR IGNORE INTO modules VALUES (?,?,?,?)", params))
 
-    def binary_path(self, module_id: str) -> Path:
-        return module_path(self._dir, module_id)
+    async def read_module_binary(self, module_id: str) -> bytes | None:
+        rows = self._db.read("SELECT size, sha256 FROM module_binaries WHERE module_id = ?", (sqlite_text(module_id),))
+        return await self._files.read(module_id, BinaryDigest(*rows[0]) if rows else None)
 
-    def compiled_path(self, module_id: str, engine_key: str) -> Path:
-        return compiled_module_path(self._dir, module_id, engine_key)
-
-    async def write_module_file(self, path: Path, data: bytes) -> None:
-        await write_module_file(path, data, self._file_limiter)
-
-
-async def write_module_file(path: Path, data: bytes, limiter: trio.CapacityLimiter | None = None) -> None:
-    try:
-        await trio.to_thread.run_sync(write_file_atomic, path, data, limiter=limiter)
-    except OSError as exc:
-        raise StoreError(f"writing {path}: {exc}") from exc
-
-
-def module_path(directory: Path, module_id: str) -> Path:
-    return directory / f"{safe_name_part(module_id)}.wasm"
-
-
-def compiled_module_path(directory: Path, module_id: str, engine_key: str) -> Path:
-    return directory / f"{safe_name_part(module_id)}.{safe_name_part(engine_key)}.cwasm"
+    async def write_module_binary(self, module_id: str, data: bytes) -> None:
+        digest = await self._files.write(module_id, data)
+        if digest is not None:
+            params = (sqlite_text(module_id), digest.size, digest.sha256)
+            await self._db.write(lambda c: c.execute("INSERT OR REPLACE INTO module_binaries VALUES (?,?,?)", params))
 
 
 # evaluations ------------------------------------------------------------------------------------
@@ -365,16 +349,17 @@ async def open_stores(
     """
     for directory in (options.drain_dir, options.checkpoint_dir, options.module_dir):
         await trio.Path(directory).mkdir(parents=True, exist_ok=True)
-    await trio.to_thread.run_sync(remove_module_temp_files, options.module_dir)
+    file_limiter = trio.CapacityLimiter(options.file_threads)
+    module_files = ModuleFiles(options.module_dir, file_limiter)
+    await trio.to_thread.run_sync(module_files.remove_temp_files)
     db = await trio.to_thread.run_sync(Database.open, Path(db_path))
     evaluations = ApswEvaluationStore(db)
     try:
-        file_limiter = trio.CapacityLimiter(options.file_threads)
         checkpoints = ApswCheckpointStore(db, options, file_limiter, clock_ms=clock_ms)
         await checkpoints.reconcile()
         yield Stores(
             processes=ApswProcessStore(db),
-            modules=ApswModuleStore(db, options.module_dir, file_limiter),
+            modules=ApswModuleStore(db, module_files),
             evaluations=evaluations,
             messages=ApswMessageStore(db),
             blocks=ApswBlockStore(db),

@@ -21,10 +21,11 @@ from typing import TypeVar
 
 import trio
 
-from ._apsw import compiled_module_path, module_path, wall_clock_ms, write_module_file
+from ._apsw import wall_clock_ms
 from ._cursor import RangeBound, Sort, evaluation_key, lower_key, sqlite_text, stored, upper_key
 from ._errors import SnapshotError
 from ._memory_files import safe_name_part
+from ._module_files import BinaryDigest, ModuleFiles
 from .base import (
     BlockRecord,
     CheckpointRecord,
@@ -78,9 +79,12 @@ class MemoryProcessStore:
 
 
 class MemoryModuleStore:
+    """Records in a dict; binaries in real files (`ModuleFiles`, the apsw store's), digests in a dict."""
+
     def __init__(self, module_dir: Path) -> None:
         self.modules: dict[str, ModuleRecord] = {}
-        self.module_dir = module_dir
+        self.digests: dict[str, BinaryDigest] = {}
+        self.files = ModuleFiles(module_dir)
 
     async def read_module(self, module_id: str) -> ModuleRecord | None:
         return self.modules.get(sqlite_text(module_id))
@@ -89,14 +93,13 @@ class MemoryModuleStore:
         r = stored(record)
         self.modules.setdefault(r.id, replace(r, tags=_tags(r.tags)))
 
-    def binary_path(self, module_id: str) -> Path:
-        return module_path(self.module_dir, module_id)
+    async def read_module_binary(self, module_id: str) -> bytes | None:
+        return await self.files.read(module_id, self.digests.get(sqlite_text(module_id)))
 
-    def compiled_path(self, module_id: str, engine_key: str) -> Path:
-        return compiled_module_path(self.module_dir, module_id, engine_key)
-
-    async def write_module_file(self, path: Path, data: bytes) -> None:
-        await write_module_file(path, data)
+    async def write_module_binary(self, module_id: str, data: bytes) -> None:
+        digest = await self.files.write(module_id, data)
+        if digest is not None:
+            self.digests[sqlite_text(module_id)] = digest
 
 
 class MemoryMessageStore:

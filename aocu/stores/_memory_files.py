@@ -36,7 +36,7 @@ import zstandard
 from ._errors import SnapshotError
 from .base import MemoryBuffer
 
-__all__ = ["DEFAULT_ZSTD_LEVEL", "MemoryFiles", "fsync_dir", "remove_module_temp_files", "write_file_atomic"]
+__all__ = ["DEFAULT_ZSTD_LEVEL", "MemoryFiles", "fsync_dir", "safe_name_part"]
 
 MiB: Final = 1 << 20
 DEFAULT_ZSTD_LEVEL: Final = 1
@@ -48,7 +48,6 @@ _HEADER: Final = struct.Struct("<8sQQ32s")
 _SUFFIX: Final = ".aomem"
 _TMP: Final = ".tmp"
 _SAFE_ID: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_MODULE_TMP: Final = re.compile(r"[A-Za-z0-9_-]{1,64}(?:\.[A-Za-z0-9_-]{1,64})?\.c?wasm\.[0-9a-f]{8}\.tmp")
 
 
 def fsync_dir(directory: Path) -> None:
@@ -58,34 +57,6 @@ def fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def write_file_atomic(path: Path, data: bytes | memoryview) -> None:
-    """Write *data* to *path* so that a crash leaves either the old file or the whole new one."""
-    tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}{_TMP}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
-
-
-def remove_module_temp_files(directory: Path) -> int:
-    """Delete what a crash inside `write_file_atomic` left in the module cache directory (only
-    names it makes: ``<module>[.<engine>].[c]wasm.<8 hex>.tmp``); returns how many."""
-    try:
-        with os.scandir(directory) as it:
-            stale = [e.path for e in it if _MODULE_TMP.fullmatch(e.name) and e.is_file()]
-    except FileNotFoundError:
-        return 0
-    for path in stale:
-        os.unlink(path)
-    return len(stale)
 
 
 def safe_name_part(value: str) -> str:

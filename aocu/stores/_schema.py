@@ -142,6 +142,14 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         cached_at INTEGER NOT NULL
     );
     """,
+    # 2: what each cached module binary must be; a file that differs is downloaded again
+    """
+    CREATE TABLE module_binaries (
+        module_id TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        sha256 BLOB NOT NULL
+    );
+    """,
 )
 
 

@@ -217,7 +217,7 @@ class StoreOptions:
     checkpoint_dir: Path
     """``PROCESS_MEMORY_FILE_CHECKPOINTS_DIR``: file checkpoints (§2.16)."""
     module_dir: Path
-    """``WASM_BINARY_FILE_DIRECTORY``: module binaries and compiled modules (§5.3)."""
+    """``WASM_BINARY_FILE_DIRECTORY``: module binaries (in its private ``aocu-modules``; §5.3)."""
     keep_drained: int = 1
     """Only the newest drained memory is ever a starting point."""
     keep_checkpoints: int = 2
@@ -258,16 +258,14 @@ class ModuleStore(Protocol):
         """Insert unless already stored (first write wins)."""
         ...
 
-    def binary_path(self, module_id: str) -> Path:
-        """Where the module's wasm binary is cached (the file may not exist)."""
+    async def read_module_binary(self, module_id: str) -> bytes | None:
+        """The cached wasm binary, or None when it is not cached or cannot be trusted: the cache
+        directory or file could have been written by another user, or the file does not match the
+        size and sha256 recorded when it was written. None means: download it and write it again."""
         ...
 
-    def compiled_path(self, module_id: str, engine_key: str) -> Path:
-        """Where the module compiled for one engine configuration is cached (may not exist)."""
-        ...
-
-    async def write_module_file(self, path: Path, data: bytes) -> None:
-        """Write *data* to *path* atomically and durably (temp file, fsync, rename), in a thread."""
+    async def write_module_binary(self, module_id: str, data: bytes) -> None:
+        """Cache *data* as the module's binary and record its sha256; a cache, so a failure is only logged."""
         ...
 
 

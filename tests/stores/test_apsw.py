@@ -138,20 +138,6 @@ async def test_startup_applies_a_smaller_retention(tmp_path: Path, options: Stor
     assert sorted(p.name for p in options.checkpoint_dir.iterdir()) == sorted(r.file for r in kept)
 
 
-async def test_startup_removes_half_written_module_files(tmp_path: Path, options: StoreOptions) -> None:
-    async with open_stores(db_path(tmp_path), options) as stores:
-        binary = stores.modules.binary_path("mod-1")
-        compiled = stores.modules.compiled_path("mod-1", "engine-a")
-        await stores.modules.write_module_file(binary, b"\0asm")
-    half = [binary.with_name(binary.name + ".0badcafe.tmp"), compiled.with_name(compiled.name + ".12345678.tmp")]
-    foreign = [options.module_dir / "mod-1.wasm.gz", options.module_dir / "notes.tmp"]
-    for path in half + foreign:
-        path.write_bytes(b"x")
-    async with open_stores(db_path(tmp_path), options):
-        pass
-    assert sorted(p.name for p in options.module_dir.iterdir()) == sorted(p.name for p in [binary, *foreign])
-
-
 async def test_drain_and_checkpoint_may_share_a_directory(tmp_path: Path) -> None:
     shared = StoreOptions(drain_dir=tmp_path / "m", checkpoint_dir=tmp_path / "m", module_dir=tmp_path / "w")
     pid = "p".ljust(43, "x")

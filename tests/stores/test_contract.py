@@ -24,7 +24,6 @@ from aocu.stores import (
     SnapshotError,
     SnapshotKind,
     Sort,
-    StoreError,
     Stores,
     parse_cursor,
 )
@@ -63,7 +62,7 @@ async def test_process_text_is_stored_like_sqlite_stores_js_strings(stores: Stor
     assert [t.name for t in got.tags] == ["Name", "Emoji"]  # still aocu.model.Tag
 
 
-async def test_module_round_trips_and_paths_are_stable(stores: Stores, ids: Ids) -> None:
+async def test_module_round_trips(stores: Stores, ids: Ids) -> None:
     mid = ids("mod")
     record = ModuleRecord(
         id=mid, owner_address="o", owner_key=None, tags=(("Module-Format", "wasm32-unknown-emscripten2"),)
@@ -72,17 +71,17 @@ async def test_module_round_trips_and_paths_are_stable(stores: Stores, ids: Ids)
     await stores.modules.write_module(ModuleRecord(id=mid, owner_address="x", owner_key="y", tags=()))
     assert await stores.modules.read_module(mid) == record
     assert await stores.modules.read_module(ids("mod")) is None
-    binary = stores.modules.binary_path(mid)
-    compiled = stores.modules.compiled_path(mid, "wasmtime-50-x86_64")
-    assert binary != compiled and binary.parent == compiled.parent
-    assert stores.modules.compiled_path("../../etc/passwd", "k").parent == binary.parent
-    await stores.modules.write_module_file(compiled, b"\0asm-compiled")
-    assert await trio.Path(compiled).read_bytes() == b"\0asm-compiled"
-    await stores.modules.write_module_file(compiled, b"replaced")
-    assert await trio.Path(compiled).read_bytes() == b"replaced"
-    assert [p.name for p in await trio.Path(compiled.parent).iterdir()] == [compiled.name]
-    with pytest.raises(StoreError):
-        await stores.modules.write_module_file(compiled.parent / "no-such-dir" / "x.wasm", b"x")
+
+
+async def test_module_binaries_are_cached_and_checked(stores: Stores, ids: Ids) -> None:
+    mid, other = ids("mod"), "../../etc/passwd\0"
+    assert await stores.modules.read_module_binary(mid) is None
+    await stores.modules.write_module_binary(mid, b"\0asm-one")
+    await stores.modules.write_module_binary(other, b"\0asm-two")
+    assert await stores.modules.read_module_binary(mid) == b"\0asm-one"
+    assert await stores.modules.read_module_binary(other) == b"\0asm-two"
+    await stores.modules.write_module_binary(mid, b"\0asm-new")
+    assert await stores.modules.read_module_binary(mid) == b"\0asm-new"
 
 
 # --- evaluations -------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from aocu.stores import SnapshotError
-from aocu.stores._memory_files import MemoryFiles, write_file_atomic
+from aocu.stores._memory_files import MemoryFiles
 
 STORE_ID = "0a1b2c3d"
 
@@ -117,11 +117,3 @@ def test_unsafe_process_ids_get_safe_names(files: MemoryFiles) -> None:
     assert "/" not in name and "\0" not in name
     files.write(name, b"x")
     assert files.own_files() == [name]
-
-
-def test_write_file_atomic_replaces(tmp_path: Path) -> None:
-    target = tmp_path / "m.wasm"
-    write_file_atomic(target, b"one")
-    write_file_atomic(target, memoryview(b"two"))
-    assert target.read_bytes() == b"two"
-    assert [p.name for p in tmp_path.iterdir()] == ["m.wasm"]
