@@ -2,8 +2,9 @@
 
 Layout: ``base`` declares the row types and the Protocols the pipeline and HTTP layer use;
 ``_apsw*`` implement them on SQLite in WAL mode plus zstd memory-snapshot files (``_memory_files``);
-``_fakes`` implements them in dicts for tests; both cache module binaries with ``_module_files``; ``_cursor`` holds the evaluation key and the
-reference's `/results` cursor format; ``_schema`` the migrations. Open the real stores with
+``_fakes`` implements them in dicts for tests; both cache module binaries with ``_module_files``;
+``_cursor`` holds the evaluation key and the reference's `/results` cursor format; ``_schema`` the
+migrations. Open the real stores with
 `open_stores`, fakes with `open_memory_stores`; import from here, never from the private modules.
 """
 
