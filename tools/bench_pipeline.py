@@ -26,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,9 @@ def populate(gateway: str, binary: bytes, fmt: str, n: int, aos: bool) -> tuple[
 RECORDED: list[tuple[dict[str, Any], dict[str, Any]]] = []
 #: seconds spent in the module's ``handle`` during the CU run (what `Evaluated.elapsed_s` says)
 HANDLE_S: list[float] = []
+#: the outcome of every message by id, for the ``--overhead`` runs (which skip the module)
+OUTCOMES: dict[Any, Any] = {}
+REPLAY_OUTCOMES = False
 
 
 def record_messages() -> None:
@@ -79,12 +83,19 @@ def record_messages() -> None:
     original = LiveProcess.evaluate
 
     def evaluate(self: LiveProcess, message: dict[str, Any], env: dict[str, Any], env_text: str | None = None) -> Any:
+        if REPLAY_OUTCOMES:
+            return OUTCOMES[message.get("Id")]
         RECORDED.append((message, env))
         evaluated = original(self, message, env, env_text)
         HANDLE_S.append(evaluated.elapsed_s)
+        OUTCOMES[message.get("Id")] = evaluated
         return evaluated
 
     LiveProcess.evaluate = evaluate  # type: ignore[method-assign]
+
+
+def thread_cpu_s(ident: int) -> float:
+    return time.clock_gettime(time.pthread_getcpuclockid(ident))
 
 
 def pure_wasm_ms(binary: bytes, fmt: str) -> tuple[float, float]:
@@ -114,9 +125,11 @@ async def run_cu(su_env: dict[str, str], state: Path, pid: str, mids: list[str])
         tune_gc_for_serving()               # as `aocu serve` does once the CU listens
         # Nobody subscribes to progress events, as for a plain /result: the time inside handle()
         # comes from the recorder instead.
-        cpu0, wall0 = time.process_time(), time.perf_counter()
+        trio_thread = threading.get_ident()
+        cpu0, wall0, trio0 = time.process_time(), time.perf_counter(), thread_cpu_s(trio_thread)
         await cu.read_result(pid, mids[-1])
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        trio_cpu = thread_cpu_s(trio_thread) - trio0
         earlier = mids[len(mids) // 2]
         reads = []
         for _ in range(200):
@@ -124,9 +137,24 @@ async def run_cu(su_env: dict[str, str], state: Path, pid: str, mids: list[str])
             await cu.read_result(pid, earlier)
             reads.append(time.perf_counter() - t0)
         nursery.cancel_scope.cancel()
-    return {"cpu_s": cpu, "wall_s": wall, "handle_ms": sum(HANDLE_S) * 1000,
+    return {"cpu_s": cpu, "wall_s": wall, "trio_cpu_s": trio_cpu, "handle_ms": sum(HANDLE_S) * 1000,
             "stored_result_ms": statistics.median(reads) * 1000,
             "stored_result_p99_ms": sorted(reads)[int(len(reads) * 0.99) - 1] * 1000}
+
+
+def run_without_module(env: dict[str, str], state: Path, pid: str, mids: list[str], n: int) -> tuple[float, float]:
+    """One more cold CU run in which `LiveProcess.evaluate` hands back the recorded outcomes:
+    (process CPU µs/msg, trio-thread CPU µs/msg). The compiled module comes from the disk cache;
+    loading and instantiating it still happen."""
+    global REPLAY_OUTCOMES
+    from aocu.wasm import _module
+    _module._drop_caches()
+    REPLAY_OUTCOMES = True
+    try:
+        figures = trio.run(run_cu, env, state, pid, mids)
+    finally:
+        REPLAY_OUTCOMES = False
+    return figures["cpu_s"] * 1e6 / n, figures["trio_cpu_s"] * 1e6 / n
 
 
 def main() -> int:
@@ -135,6 +163,9 @@ def main() -> int:
     parser.add_argument("--modules", default=os.environ.get("AO_TEST_MODULES"))
     parser.add_argument("--repeat", type=int, default=3,
                         help="CU runs (each on a fresh store) and bare-instance runs; medians are reported")
+    parser.add_argument("--overhead", type=int, default=0, metavar="R",
+                        help="then R more CU runs that replay the recorded outcomes instead of running the "
+                             "module: the CU's own CPU per message, with less noise than a difference")
     parser.add_argument("--compiled-cache", action="store_true",
                         help="a CU restarting on a machine that has run this module before: the compiled "
                              "module comes from the on-disk cache (WASM_BINARY_FILE_DIRECTORY/aocu-compiled) "
@@ -174,6 +205,11 @@ def main() -> int:
                 print(f"run {run + 1}: CU CPU {figures['cpu_ms']:.3f} ms/msg, pure wasm {figures['wasm_ms']:.3f}, "
                       f"CU / pure wasm {figures['cpu_ms'] / figures['wasm_ms']:.2f}, wall {figures['wall_s']:.2f} s",
                       flush=True)
+            os.environ[_module.CACHE_DIR_ENV] = str(Path(tmp) / "compiled")     # compiling is the module's
+            load_module(binary, fmt)
+            overhead = [run_without_module(env, Path(tmp) / f"overhead{run}", pid, mids, n)
+                        for run in range(args.overhead)]
+            os.environ.pop(_module.CACHE_DIR_ENV, None)
         finally:
             devnet.terminate()
             devnet.wait(10)
@@ -196,6 +232,12 @@ def main() -> int:
     print(f"peak RSS {runs[0]['rss_mib']:.0f} MiB (bench process after its first CU run: devnet client, CU, module)")
     print(f"/result of an earlier message from the store: median {median('stored_result_ms'):.3f} ms, "
           f"p99 {median('stored_result_p99_ms'):.3f} ms")
+    if overhead:
+        total = statistics.median(o[0] for o in overhead)
+        trio_us = statistics.median(o[1] for o in overhead)
+        print(f"the CU without the module ({len(overhead)} runs replaying the outcomes; medians): "
+              f"{total:.1f} us CPU/msg, of which the trio thread {trio_us:.1f} and worker threads "
+              f"{total - trio_us:.1f}; that is {total / 1000 / wasm:.2f} of the pure wasm time")
     return 0
 
 
