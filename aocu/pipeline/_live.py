@@ -31,6 +31,13 @@ DEFAULT_REBASE_AFTER_S = 2.0
 #: Bounds the messages (and their results) kept for a replay.
 DEFAULT_REBASE_AFTER_MESSAGES = 2_000
 DEFAULT_REBASE_AFTER_BYTES = 64 << 20
+#: A base's copy may cost at most this share of the evaluation between two bases: a big memory
+#: (a GiB copies in ~0.8 s) waits for proportionally more replay (and messages) before the next.
+REBASE_COPY_SHARE = 0.1
+#: ... but never keeps more than this many messages (and results) for a replay.
+MAX_REBASE_AFTER_MESSAGES = 50_000
+#: What a memory copy costs before one was timed (docs/performance.md: 0.7-1.1 ms per MiB).
+COPY_S_PER_MIB = 0.0008
 
 
 class ReplayDivergedError(RuntimeError):
@@ -116,6 +123,8 @@ class LiveProcess:
         self.instance: Instance = module.instantiate(memory)
         self.rollbacks = 0
         self.rebases = 0
+        #: seconds the last base's copy took; until one is taken, the usual rate for this memory
+        self.snapshot_s = self.instance.memory_size() / (1 << 20) * COPY_S_PER_MIB
         self._base: _Base
         if memory is None or len(memory) == self.instance.memory_size():
             # the instance holds exactly ``memory``: it is the first base (no second copy of a
@@ -139,14 +148,19 @@ class LiveProcess:
         # the old base goes first: never three copies at once (instance, old base, new base).
         # Only a failed copy (out of memory) leaves the process without a base; it is unusable then.
         vars(self).pop("_base", None)
+        started = time.perf_counter()
         memory = self.instance.memory_snapshot()
+        self.snapshot_s = time.perf_counter() - started
         self.rebases += 1
         self._base = _Base(memory, self.instance.host_state())
         return memory
 
     def _maybe_rebase(self) -> None:
         base = self._base
-        if (base.replay_s >= self.rebase_after_s or len(base.replay) >= self.rebase_after_messages
+        # the copy's cost amortized: at most REBASE_COPY_SHARE of the evaluation since the last base
+        scale = max(1.0, self.snapshot_s / REBASE_COPY_SHARE / self.rebase_after_s)
+        if (base.replay_s >= self.rebase_after_s * scale
+                or len(base.replay) >= min(self.rebase_after_messages * scale, MAX_REBASE_AFTER_MESSAGES)
                 or base.replay_bytes >= self.rebase_after_bytes):
             self._rebase()
 

@@ -184,3 +184,23 @@ def test_the_buffer_allocation_failure_restores_the_memory_from_before_it_withou
     again = live.evaluate(eval_msg(2, "Counter = 9 return 'not enough memory for buffer allocation'"), ENV)
     assert again.rolled_back and live.instance.memory_snapshot() == at_7
     assert "7" in str(live.evaluate(eval_msg(3, "return Counter"), ENV).result["Output"])
+
+
+def test_a_costly_copy_waits_for_proportionally_more_messages_before_the_next_base() -> None:
+    """A base's copy stays a small share of the evaluation: a memory that copies slowly (a GiB
+    takes ~0.8 s) rebases after more messages; a cheap one after the configured count."""
+    module = load_module((MODULES / "lua_process_gen2.wasm").read_bytes(), "wasm32-unknown-emscripten2")
+    live = LiveProcess(module, rebase_after_messages=2, rebase_after_s=2.0)
+    assert 0 < live.snapshot_s < 0.1                  # estimated from the memory's size
+    live.snapshot_s = 1.0                             # as if copying took a second: 5x the messages
+    for n in range(9):
+        live.evaluate(eval_msg(n, "Counter = (Counter or 0) + 1 return Counter"), ENV)
+    assert live.rebases == 1
+    live.evaluate(eval_msg(9, "Counter = Counter + 1 return Counter"), ENV)
+    assert live.rebases == 2 and live.snapshot_s < 1.0      # the copy just taken was timed
+    for n in range(10, 12):
+        live.evaluate(eval_msg(n, "Counter = Counter + 1 return Counter"), ENV)
+    assert live.rebases == 3
+    failed = live.evaluate(eval_msg(12, "Counter = 0 error('boom')"), ENV)
+    assert failed.rolled_back
+    assert "13" in str(live.evaluate(eval_msg(13, "Counter = Counter + 1 return Counter"), ENV).result["Output"])
