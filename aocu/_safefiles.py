@@ -1,15 +1,18 @@
 """Private directories and the files in them: what no other local user can have written.
 
-Owns the rules shared by the on-disk caches that live under ``WASM_BINARY_FILE_DIRECTORY`` (by
-default /tmp, where every user can create names): compiled modules (`aocu.wasm._artifacts`) and
-module binaries (`aocu.stores._module_files`). A directory is used only when it is a real directory
-(not a symlink) owned by the effective uid and not writable by group or others; it is created 0o700
-when missing. A file is read only when, on the very fd it is read from, it is a regular file owned
-by us and not group/other-writable. Directories are opened with O_NOFOLLOW and files opened relative
-to that fd, so the checked directory is the one read from and written to (no check-then-use race on
-names). Files are written 0o600 to a fresh temporary name and renamed over the final one.
+Owns the rules shared by the files the CU trusts in directories that default to /tmp (where every
+user can create names): compiled modules (`aocu.wasm._artifacts`), module binaries
+(`aocu.stores._module_files`) and process-memory snapshots (`aocu.stores._memory_files`). A
+directory is used only when it is a real directory (not a symlink) owned by the effective uid and
+not writable by group or others; it is created 0o700 when missing. A file is read only when, on the
+very fd it is read from, it is a regular file owned by us and not group/other-writable. Directories
+are opened with O_NOFOLLOW and files opened relative to that fd, so the checked directory is the one
+read from and written to (no check-then-use race on names). Files are written 0o600 to a fresh
+temporary name and renamed over the final one.
 
-Callers decide what a refusal means (always "not cached" so far) and how to report it.
+Callers decide what a refusal means ("not cached", or for snapshots "a miss" / "not written") and
+how to report it. Memory snapshots stream through `create_private_file` and fsync, where the
+caches use `write_private_file`.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ import stat
 from pathlib import Path
 from typing import Final
 
-__all__ = ["Refused", "open_private_dir", "read_private_file", "remove_temp_files", "unsafe",
-           "write_private_file"]
+__all__ = ["Refused", "create_private_file", "open_private_dir", "open_private_file", "read_private_file",
+           "remove_temp_files", "unsafe", "write_private_file"]
 
 _DIR_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # O_NONBLOCK: a planted FIFO must not hang the read before fstat refuses it
@@ -75,11 +78,11 @@ def open_private_dir(directory: Path) -> int:
     return fd
 
 
-def read_private_file(dir_fd: int, name: str, *, size: int | None = None) -> bytes | None:
-    """The bytes of ``name`` in a private directory; None when it does not exist.
+def open_private_file(dir_fd: int, name: str) -> tuple[int, os.stat_result] | None:
+    """An fd of ``name`` in a private directory and its status, once checked; None when it does not exist.
 
-    Raises `Refused` for a symlink, a non-regular file, a file another user owns or can write, or
-    (when ``size`` is given) a file of another size, which is not read at all; `OSError` when unreadable.
+    Raises `Refused` for a symlink, a non-regular file (a FIFO is not waited on), or a file another
+    user owns or can write; `OSError` when it cannot be opened. The caller closes the fd.
     """
     try:
         fd = os.open(name, _READ_FLAGS, dir_fd=dir_fd)
@@ -92,10 +95,28 @@ def read_private_file(dir_fd: int, name: str, *, size: int | None = None) -> byt
     try:
         st = os.fstat(fd)
         reason = "it is not a regular file" if not stat.S_ISREG(st.st_mode) else unsafe(st)
-        if reason is None and size is not None and st.st_size != size:
-            reason = f"it holds {st.st_size} bytes, not {size}"
-        if reason is not None:
-            raise Refused(reason)
+    except BaseException:
+        os.close(fd)
+        raise
+    if reason is not None:
+        os.close(fd)
+        raise Refused(reason)
+    return fd, st
+
+
+def read_private_file(dir_fd: int, name: str, *, size: int | None = None) -> bytes | None:
+    """The bytes of ``name`` in a private directory; None when it does not exist.
+
+    Raises what `open_private_file` raises, and `Refused` (when ``size`` is given) for a file of
+    another size, which is not read at all.
+    """
+    opened = open_private_file(dir_fd, name)
+    if opened is None:
+        return None
+    fd, st = opened
+    try:
+        if size is not None and st.st_size != size:
+            raise Refused(f"it holds {st.st_size} bytes, not {size}")
         # read into memory rather than mmap: anyone truncating the file later (an operator, a
         # disk cleaner) would SIGBUS us
         with os.fdopen(fd, "rb", closefd=False) as f:
@@ -104,15 +125,22 @@ def read_private_file(dir_fd: int, name: str, *, size: int | None = None) -> byt
         os.close(fd)
 
 
+def create_private_file(dir_fd: int, name: str) -> int:
+    """A write fd of a new file ``name`` (mode 0o600) in a private directory; never opens an existing
+    name or follows a link there (`FileExistsError` instead). The caller closes it."""
+    return os.open(name, _WRITE_FLAGS, 0o600, dir_fd=dir_fd)
+
+
 def write_private_file(dir_fd: int, name: str, data: bytes | memoryview) -> None:
     """Store ``data`` as ``name`` in a private directory, mode 0o600, atomically; raises `OSError`.
 
-    Not fsynced: every caller is a cache whose reader checks what it reads (a crash leaves the old
-    file, the new one, or a damaged one that the reader refuses and rewrites).
+    Not fsynced: its callers are caches whose reader checks what it reads (a crash leaves the old
+    file, the new one, or a damaged one that the reader refuses and rewrites). Memory snapshots,
+    which must be durable before their record is committed, stream through `create_private_file`.
     """
     tmp = f"{name}.{secrets.token_hex(4)}.tmp"
     try:
-        fd = os.open(tmp, _WRITE_FLAGS, 0o600, dir_fd=dir_fd)
+        fd = create_private_file(dir_fd, tmp)
         try:
             with os.fdopen(fd, "wb", closefd=False) as f:
                 f.write(data)

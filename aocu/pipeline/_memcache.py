@@ -12,6 +12,7 @@ thread) instead of being lost (reference-cu.md §5.5).
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,9 +20,11 @@ from typing import Any
 
 import trio
 
-from aocu.stores import MemoryPoint
+from aocu.stores import MemoryPoint, SnapshotsUnavailable, StoreError
 
 from ._live import LiveProcess
+
+log = logging.getLogger("aocu.pipeline")
 
 
 @dataclass(slots=True)
@@ -157,6 +160,12 @@ class ProcessMemoryCache:
             if self._drain is not None:
                 try:
                     await self._drain(live, position)
+                except StoreError as exc:
+                    # lost like an entry the saturated drainer drops: the process is replayed. An
+                    # unusable directory has been warned about once already
+                    (log.debug if isinstance(exc, SnapshotsUnavailable) else log.warning)(
+                        "process %s not drained to a file: %s", position.process_id, exc)
+                    continue
                 finally:
                     live.close()        # its memory is freed now, not at the next cycle collection
                 self.drained += 1

@@ -18,6 +18,7 @@ from ._cursor import parse_cursor as parse_cursor
 from ._cursor import resolve_sort as resolve_sort
 from ._errors import CursorError as CursorError
 from ._errors import SnapshotError as SnapshotError
+from ._errors import SnapshotsUnavailable as SnapshotsUnavailable
 from ._errors import StoreError as StoreError
 from ._fakes import MemoryBlockStore as MemoryBlockStore
 from ._fakes import MemoryCheckpointStore as MemoryCheckpointStore
@@ -79,6 +80,7 @@ __all__ = [
     "SnapshotError",
     "SnapshotKind",
     "SnapshotRecord",
+    "SnapshotsUnavailable",
     "StoreError",
     "StoreOptions",
     "Stores",

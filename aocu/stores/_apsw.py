@@ -347,8 +347,9 @@ async def open_stores(
 
     *db_path* is the file itself (the config maps ``DB_URL`` to ``<DB_URL>.sqlite``, §3.1).
     """
-    for directory in (options.drain_dir, options.checkpoint_dir, options.module_dir):
-        await trio.Path(directory).mkdir(parents=True, exist_ok=True)
+    # the snapshot directories are created (0o700) and checked on every use, and refused rather than
+    # fatal when unsafe or unusable (`_memory_files`)
+    await trio.Path(options.module_dir).mkdir(parents=True, exist_ok=True)
     file_limiter = trio.CapacityLimiter(options.file_threads)
     module_files = ModuleFiles(options.module_dir, file_limiter)
     await trio.to_thread.run_sync(module_files.remove_temp_files)

@@ -67,7 +67,9 @@ class ApswCheckpointStore:
         self._clock_ms = clock_ms
         (store_id,) = db.read("SELECT value FROM store_meta WHERE name = 'store_id'")[0]
         self._files = {
-            kind: MemoryFiles(options.snapshot_dir(kind), store_id, level=options.zstd_level) for kind in SnapshotKind
+            kind: MemoryFiles(options.snapshot_dir(kind), store_id, level=options.zstd_level,
+                              setting=options.snapshot_setting(kind))
+            for kind in SnapshotKind
         }
         self._keep = {kind: options.keep(kind) for kind in SnapshotKind}
 
@@ -172,13 +174,18 @@ class ApswCheckpointStore:
     async def reconcile(self) -> None:
         """Make records and files agree after a crash or a config change: drop records whose file is
         gone, apply the retention, then delete this store's files that no record references."""
-        referenced = await self._db.write(self._reconcile_records, durable=True)
+        present = await trio.to_thread.run_sync(self._present_files)
+        referenced = await self._db.write(partial(self._reconcile_records, present), durable=True)
         await trio.to_thread.run_sync(self._remove_orphans, referenced)
 
-    def _reconcile_records(self, conn: apsw.Connection) -> set[str]:
+    def _present_files(self) -> dict[str, set[str]]:
+        # own_files lists regular files only (no symlinks) and nothing in a refused directory: the
+        # records of those are dropped like the records of deleted files
+        return {str(kind): set(files.own_files()) for kind, files in self._files.items()}
+
+    def _reconcile_records(self, present: dict[str, set[str]], conn: apsw.Connection) -> set[str]:
         rows = conn.execute("SELECT id, kind, file FROM snapshots").fetchall()
-        dirs = {str(kind): files.directory for kind, files in self._files.items()}
-        gone = [(i,) for i, kind, f in rows if kind not in dirs or not (dirs[kind] / f).is_file()]
+        gone = [(i,) for i, kind, f in rows if f not in present.get(kind, ())]
         conn.executemany("DELETE FROM snapshots WHERE id = ?", gone)
         for kind, keep in self._keep.items():
             extra = conn.execute(

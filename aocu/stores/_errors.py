@@ -4,8 +4,10 @@ Both hang off `aocu.errors`::
 
     StoreError (aocu.errors)   500  our fault or the disk's: SQLite failed, schema too new
     └── SnapshotError          500  a memory snapshot file is missing, truncated or fails its
-                                    sha256; callers treat it as a miss, as the reference treats
-                                    read errors (§2.5.3)
+        │                           sha256; callers treat it as a miss, as the reference treats
+        │                           read errors (§2.5.3)
+        └── SnapshotsUnavailable    the snapshot directory is refused (not private; warned once):
+                                    no snapshot of that kind is read or written
     InvalidRequestError (aocu.errors)
     └── CursorError            400  (also a ValueError) a `/results` or `/cron` bound that the
                                     reference's Zod schemas reject; the reference answers 500
@@ -24,11 +26,15 @@ import apsw
 
 from aocu.errors import InvalidRequestError, StoreError
 
-__all__ = ["CursorError", "SnapshotError", "StoreError", "map_apsw_errors"]
+__all__ = ["CursorError", "SnapshotError", "SnapshotsUnavailable", "StoreError", "map_apsw_errors"]
 
 
 class SnapshotError(StoreError):
     """A memory snapshot could not be read back intact (missing file, bad header, sha256 mismatch)."""
+
+
+class SnapshotsUnavailable(SnapshotError):
+    """A snapshot directory another user could have written is not used (`aocu._safefiles`)."""
 
 
 class CursorError(InvalidRequestError, ValueError):

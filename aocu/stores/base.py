@@ -213,9 +213,9 @@ class StoreOptions:
     """
 
     drain_dir: Path
-    """``PROCESS_MEMORY_CACHE_FILE_DIR``: LRU drains (§5.5)."""
+    """``PROCESS_MEMORY_CACHE_FILE_DIR``: LRU drains (§5.5), in its private ``aocu-memory``."""
     checkpoint_dir: Path
-    """``PROCESS_MEMORY_FILE_CHECKPOINTS_DIR``: file checkpoints (§2.16)."""
+    """``PROCESS_MEMORY_FILE_CHECKPOINTS_DIR``: file checkpoints (§2.16), in its private ``aocu-checkpoints``."""
     module_dir: Path
     """``WASM_BINARY_FILE_DIRECTORY``: module binaries (in its private ``aocu-modules``; §5.3)."""
     keep_drained: int = 1
@@ -237,7 +237,18 @@ class StoreOptions:
         return self.keep_drained if kind is SnapshotKind.DRAIN else self.keep_checkpoints
 
     def snapshot_dir(self, kind: SnapshotKind) -> Path:
-        return self.drain_dir if kind is SnapshotKind.DRAIN else self.checkpoint_dir
+        """Where the snapshot files of *kind* are: a private subdirectory of the configured one, which
+        may be shared (the drain directory defaults to /tmp; `aocu._safefiles`)."""
+        if kind is SnapshotKind.DRAIN:
+            return self.drain_dir / "aocu-memory"
+        return self.checkpoint_dir / "aocu-checkpoints"
+
+    @staticmethod
+    def snapshot_setting(kind: SnapshotKind) -> str:
+        """The configuration variable that chooses the directory of *kind*."""
+        if kind is SnapshotKind.DRAIN:
+            return "PROCESS_MEMORY_CACHE_FILE_DIR"
+        return "PROCESS_MEMORY_FILE_CHECKPOINTS_DIR"
 
 
 # --- ports -------------------------------------------------------------------------------------

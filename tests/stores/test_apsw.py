@@ -110,17 +110,18 @@ async def test_startup_removes_orphans_and_dangling_records(tmp_path: Path, opti
         kept = await stores.checkpoints.save_snapshot(SnapshotKind.CHECKPOINT, point(pid, 2), b"two")
         dangling = await stores.checkpoints.save_snapshot(SnapshotKind.DRAIN, point(pid, 3), b"three")
     store_id = kept.file.split(".")[0]
-    orphan = options.checkpoint_dir / f"{store_id}.{pid}.{T0}.{'a' * 12}.aomem"
-    half = options.drain_dir / f"{store_id}.{pid}.{T0}.{'b' * 12}.aomem.tmp"
-    foreign = [options.drain_dir / "state-proc.dat", options.checkpoint_dir / f"00000000.{pid}.1.{'c' * 12}.aomem"]
+    drains, checkpoints = options.snapshot_dir(SnapshotKind.DRAIN), options.snapshot_dir(SnapshotKind.CHECKPOINT)
+    orphan = checkpoints / f"{store_id}.{pid}.{T0}.{'a' * 12}.aomem"
+    half = drains / f"{store_id}.{pid}.{T0}.{'b' * 12}.aomem.tmp"
+    foreign = [drains / "state-proc.dat", checkpoints / f"00000000.{pid}.1.{'c' * 12}.aomem"]
     for path in [orphan, half, *foreign]:
         path.write_bytes(b"left behind")
-    (options.drain_dir / dangling.file).unlink()
+    (drains / dangling.file).unlink()
     async with open_stores(db_path(tmp_path), options) as stores:
         assert await stores.checkpoints.read_snapshots(pid) == [kept]
     assert not orphan.exists() and not half.exists()
     assert all(p.exists() for p in foreign)
-    assert (options.checkpoint_dir / kept.file).exists()
+    assert (checkpoints / kept.file).exists()
 
 
 async def test_startup_applies_a_smaller_retention(tmp_path: Path, options: StoreOptions) -> None:
@@ -135,7 +136,8 @@ async def test_startup_applies_a_smaller_retention(tmp_path: Path, options: Stor
     async with open_stores(db_path(tmp_path), options) as stores:  # keep_checkpoints=2
         kept = await stores.checkpoints.read_snapshots(pid)
         assert [r.point.nonce for r in kept] == [4, 3]
-    assert sorted(p.name for p in options.checkpoint_dir.iterdir()) == sorted(r.file for r in kept)
+    on_disk = options.snapshot_dir(SnapshotKind.CHECKPOINT).iterdir()
+    assert sorted(p.name for p in on_disk) == sorted(r.file for r in kept)
 
 
 async def test_drain_and_checkpoint_may_share_a_directory(tmp_path: Path) -> None:
@@ -154,8 +156,10 @@ async def test_snapshot_write_failure_is_a_store_error_and_leaves_no_record(
 ) -> None:
     pid = "p".ljust(43, "x")
     async with open_stores(db_path(tmp_path), options) as stores:
-        await trio.Path(options.drain_dir).rmdir()
-        with pytest.raises(StoreError, match="writing memory snapshot"):
+        drains = trio.Path(options.snapshot_dir(SnapshotKind.DRAIN))
+        await drains.rmdir()
+        await drains.write_bytes(b"not a directory")     # refused, not recreated
+        with pytest.raises(StoreError, match=r"not using .*aocu-memory: it is not a directory"):
             await stores.checkpoints.save_snapshot(SnapshotKind.DRAIN, point(pid, 1), b"x" * 100)
         assert await stores.checkpoints.read_snapshots(pid) == []
 
@@ -164,7 +168,7 @@ async def test_corrupt_snapshot_raises_snapshot_error(tmp_path: Path, options: S
     pid = "p".ljust(43, "x")
     async with open_stores(db_path(tmp_path), options) as stores:
         record = await stores.checkpoints.save_snapshot(SnapshotKind.CHECKPOINT, point(pid, 1), bytes(range(256)) * 64)
-        path = options.checkpoint_dir / record.file
+        path = options.snapshot_dir(SnapshotKind.CHECKPOINT) / record.file
         raw = bytearray(await trio.Path(path).read_bytes())
         raw[-5] ^= 0xFF
         await trio.Path(path).write_bytes(bytes(raw))

@@ -27,7 +27,7 @@ import apsw
 import pytest
 import trio
 
-from aocu.stores import open_stores
+from aocu.stores import SnapshotKind, open_stores
 from aocu.stores._memory_files import MemoryFiles
 
 from . import crash_child as child
@@ -66,7 +66,7 @@ def inspect_raw(directory: Path) -> dict[str, int]:
     finally:
         conn.close()
     opts = child.options(directory)
-    dirs = {"drain": opts.drain_dir, "checkpoint": opts.checkpoint_dir}
+    dirs = {str(kind): opts.snapshot_dir(kind) for kind in SnapshotKind}
     missing = [f for kind, f in records if not (dirs[kind] / f).is_file()]
     assert not missing, f"records reference missing files: {missing}"
     referenced = {f for _, f in records}

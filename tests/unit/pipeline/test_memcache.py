@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import trio
 
 from aocu.pipeline._memcache import ProcessMemoryCache
-from aocu.stores import MemoryPoint
+from aocu.stores import MemoryPoint, SnapshotsUnavailable, StoreError
 
 
 @dataclass
@@ -72,3 +72,27 @@ async def test_idle_entries_expire_and_oversized_ones_go_straight_to_a_file(
         assert "idle" not in cache
         nursery.cancel_scope.cancel()
     assert drained == ["huge", "idle"]
+
+
+async def test_a_drain_the_store_refuses_drops_the_entry_and_the_cache_keeps_running(
+        autojump_clock: trio.abc.Clock) -> None:
+    attempts: list[str] = []
+
+    async def drain(live: object, position: MemoryPoint) -> None:
+        attempts.append(position.process_id)
+        if position.process_id == "refused":
+            raise SnapshotsUnavailable("not using /tmp/aocu-memory: it is writable by group or others")
+        if position.process_id == "disk":
+            raise StoreError("writing memory snapshot: No space left on device")
+
+    cache = ProcessMemoryCache(max_bytes=1000, ttl_s=3600, drain=drain)
+    lives = [FakeLive(5000) for _ in range(3)]
+    async with trio.open_nursery() as nursery:
+        await nursery.start(cache.run)
+        for live, pid in zip(lives, ["refused", "disk", "ok"], strict=True):
+            cache.checkin(live, pos(pid))                 # type: ignore[arg-type]   # too big: straight to a file
+        await trio.sleep(1)
+        assert cache.drained == 1 and cache.processes_in_files == 1     # only "ok" reached its file
+        nursery.cancel_scope.cancel()
+    assert attempts == ["refused", "disk", "ok"]
+    assert all(live.closed for live in lives)
