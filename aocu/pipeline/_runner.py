@@ -34,7 +34,7 @@ import trio
 from aocu import domain
 from aocu.errors import AocuError, InvalidModuleError, ProcessNotFoundError, UpstreamError
 from aocu.jsjson import stringify
-from aocu.stores import EvaluationRow, MemoryPoint, MessageRecord, SnapshotKind, Stores
+from aocu.stores import EvaluationRow, MemoryPoint, MessageRecord, SnapshotKind, SnapshotsUnavailable, Stores
 from aocu.wasm import Module, WasmError, load_module
 
 from . import _adapt
@@ -370,6 +370,9 @@ class ProcessRunner:
             t0 = self._clock_ms()
             try:
                 await self.stores.checkpoints.save_snapshot(SnapshotKind.CHECKPOINT, point, memory)
+            except SnapshotsUnavailable as exc:      # the stores warned once, with the fix
+                log.debug("no file checkpoint of %s: %s", point.process_id, exc)
+                return
             except Exception:
                 log.exception("file checkpoint of %s at nonce %s failed", point.process_id, point.ordinate)
                 return
