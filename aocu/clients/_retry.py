@@ -21,7 +21,6 @@ import httpx
 import trio
 
 from .. import jsjson
-from .._gc import collector_paused
 from ._errors import (
     BODY_EXCERPT_CHARS,
     NotFoundError,
@@ -317,18 +316,13 @@ def _decode_json(body: bytes, js_key_order: bool = True) -> Any:
     return jsjson.parse(text, js_key_order=js_key_order)
 
 
-def _decode_big_json(body: bytes, js_key_order: bool) -> Any:
-    with collector_paused():            # JSON makes no reference cycles (aocu._gc)
-        return _decode_json(body, js_key_order)
-
-
 async def read_json(response: httpx.Response, *, upstream: str, max_bytes: int, js_key_order: bool = True) -> Any:
     """The whole body (at most ``max_bytes``) parsed as JS ``JSON.parse`` would (``js_key_order``:
     see `aocu.jsjson.parse`)."""
     body = await read_capped(response, max_bytes, upstream=upstream)
     try:
         if len(body) > JSON_THREAD_THRESHOLD_BYTES:
-            return await trio.to_thread.run_sync(_decode_big_json, body, js_key_order)
+            return await trio.to_thread.run_sync(_decode_json, body, js_key_order)
         return _decode_json(body, js_key_order)
     except (json.JSONDecodeError, RecursionError) as exc:
         text = body[:200].decode("utf-8", "replace")

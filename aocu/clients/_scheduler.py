@@ -18,7 +18,6 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from .._gc import collector_paused
 from ._errors import UpstreamSequenceError
 from ._parse import ShapeError
 from ._retry import read_json, run_operation, send, shape_error
@@ -181,8 +180,7 @@ class _MessagePages:
                 body = await read_json(response, upstream=UPSTREAM, max_bytes=self._client.config.json_max_bytes,
                                        js_key_order=False)
                 try:
-                    with collector_paused():        # typed values of acyclic JSON (aocu._gc)
-                        items, has_next = parse_page(body)
+                    items, has_next = parse_page(body)
                 except ShapeError as exc:
                     raise shape_error(exc, response, upstream=UPSTREAM, what="SU page") from None
                 try:
