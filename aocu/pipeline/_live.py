@@ -5,7 +5,9 @@ process (one at a time). The reference CU copies the whole memory into and out
 of its worker for every message so that it can roll back a failed message; here
 the instance stays live and memory is copied only at *bases*: a base is a memory
 snapshot plus the instance's host-side state (`Instance.host_state`), taken
-rarely (by replay cost, message count or message bytes since the last base).
+rarely (by replay cost, message count or message bytes since the last base), and
+kept zstd-compressed (an AOS memory packs 18x, random data 2x), so a hot process holds
+little more than its instance's memory.
 When a message fails, the memory from before it is rebuilt by instantiating the
 base, restoring its host state and replaying the messages evaluated since
 (deterministic: same module, same inputs, same host state), then a fresh
@@ -22,6 +24,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from typing import Any
+
+import zstandard
 
 from aocu.wasm import HandleError, HostState, Instance, Module
 
@@ -86,9 +90,29 @@ def normalize(raw: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+#: zstd level of a packed base: level 1 packs ~1 GB/s with most of the ratio of higher levels.
+BASE_ZSTD_LEVEL = 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Packed:
+    """A memory, zstd-compressed."""
+
+    frame: bytes
+    size: int
+
+    @classmethod
+    def of(cls, memory: bytes | bytearray) -> _Packed:
+        # one compressor per call: processes pack on several worker threads at once
+        return cls(zstandard.ZstdCompressor(level=BASE_ZSTD_LEVEL).compress(memory), len(memory))
+
+    def unpack(self) -> bytes:
+        return zstandard.ZstdDecompressor().decompress(self.frame, max_output_size=self.size)
+
+
 @dataclass(slots=True)
 class _Base:
-    memory: bytes | bytearray | None        # None: a fresh instance's (rebuilt by instantiating)
+    memory: _Packed | None                  # None: a fresh instance's (rebuilt by instantiating)
     host: HostState
     replay: list[tuple[dict[str, Any], dict[str, Any], str | None, dict[str, Any]]] = field(default_factory=list)
     replay_s: float = 0.0
@@ -127,13 +151,12 @@ class LiveProcess:
         self.snapshot_s = self.instance.memory_size() / (1 << 20) * COPY_S_PER_MIB
         self._base: _Base
         if memory is None or len(memory) == self.instance.memory_size():
-            # the instance holds exactly ``memory``: it is the first base (no second copy of a
-            # 1 GiB memory). The caller hands it over: a bytearray (a decoded checkpoint) is
-            # never changed by anyone after this. A fresh instance's memory is not copied at
-            # all: instantiating the module again rebuilds it (deterministic), which only a
-            # rollback before the first rebase needs.
+            # the instance holds exactly ``memory``: it is the first base, packed (no snapshot
+            # of the instance needed; the caller's copy can go). A fresh instance's memory is
+            # not kept at all: instantiating the module again rebuilds it (deterministic),
+            # which only a rollback before the first rebase needs.
             self.rebases += 1
-            self._base = _Base(memory, self.instance.host_state())
+            self._base = _Base(None if memory is None else _Packed.of(memory), self.instance.host_state())
         else:
             self._rebase()
 
@@ -144,15 +167,16 @@ class LiveProcess:
 
     # -- bases ---------------------------------------------------------------------
     def _rebase(self) -> bytes:
-        """A new base now; its memory (bytes, a fresh copy)."""
+        """A new base now; its memory (bytes, a fresh copy; the base keeps it packed)."""
         # the old base goes first: never three copies at once (instance, old base, new base).
         # Only a failed copy (out of memory) leaves the process without a base; it is unusable then.
         vars(self).pop("_base", None)
         started = time.perf_counter()
         memory = self.instance.memory_snapshot()
+        packed = _Packed.of(memory)
         self.snapshot_s = time.perf_counter() - started
         self.rebases += 1
-        self._base = _Base(memory, self.instance.host_state())
+        self._base = _Base(packed, self.instance.host_state())
         return memory
 
     def _maybe_rebase(self) -> None:
@@ -172,18 +196,29 @@ class LiveProcess:
             fresh.close()
 
     def base_snapshot(self) -> bytes | None:
-        """The memory of the last base if no message ran since (a free snapshot; bytes only, so the
-        caller can never change it)."""
-        memory = self._base.memory
-        return memory if not self._base.replay and isinstance(memory, bytes) else None
+        """The memory of the last base if no message ran since (unpacking it costs less than a
+        copy of the instance and packing that)."""
+        base = self._base
+        return base.memory.unpack() if not base.replay and base.memory is not None else None
 
-    def _memory_before_last(self) -> bytes | bytearray | None:
-        """Memory as it was before the failed message: the base plus a replay (None: a fresh
-        instance's, for `Module.instantiate`)."""
+    @property
+    def base_bytes(self) -> int:
+        """What the base holds in memory (its packed memory)."""
+        memory = self._base.memory
+        return 0 if memory is None else len(memory.frame)
+
+    def _before_last(self) -> tuple[bytes | None, _Packed | None]:
+        """Memory as it was before the failed message, and packed: the base, or the base plus a
+        replay (None, None: a fresh instance's, for `Module.instantiate`)."""
         base = self._base
         if not base.replay:
-            return base.memory
-        replayer = self.module.instantiate(base.memory)
+            return (None, None) if base.memory is None else (base.memory.unpack(), base.memory)
+        memory = self._replay_from_base()
+        return memory, _Packed.of(memory)
+
+    def _replay_from_base(self) -> bytes:
+        base = self._base
+        replayer = self.module.instantiate(None if base.memory is None else base.memory.unpack())
         try:
             replayer.restore_host_state(base.host)
             for message, env, env_text, expected in base.replay:
@@ -214,17 +249,19 @@ class LiveProcess:
         elapsed = time.perf_counter() - started
         if thrown or raw.get("Error"):
             # reference: previous memory, instance dropped, next message on a fresh one
-            previous = self._memory_before_last()
+            previous, packed = self._before_last()
             self._replace_instance(self.module.instantiate(previous))
             self.rollbacks += 1
-            self._base = _Base(previous, self.instance.host_state())
+            self._base = _Base(packed, self.instance.host_state())
             return Evaluated(normalize(raw), True, elapsed)
         if output_text(raw.get("Output")).endswith(BUFFER_ALLOCATION_FAILURE):
-            # reference: previous memory copied into the same instance; no Error
-            previous = self._memory_before_last()
+            # reference: previous memory copied into the same instance; no Error. That memory
+            # is the new base; the host state (None: the fresh memory) is the instance's now.
+            previous, packed = self._before_last()
             self.instance.restore_memory(previous if previous is not None else self._fresh_memory())
             self.rollbacks += 1
-            self._rebase()
+            self.rebases += 1
+            self._base = _Base(packed, self.instance.host_state())
             return Evaluated(normalize(raw), True, elapsed)
         base = self._base
         base.replay.append((message, env, env_text, raw))
@@ -255,7 +292,7 @@ class LiveProcess:
             previous = self.memory_snapshot()    # the reset message itself never ran here
             self._replace_instance(self.module.instantiate(previous))
             self.rollbacks += 1
-            self._base = _Base(previous, self.instance.host_state())
+            self._base = _Base(_Packed.of(previous), self.instance.host_state())
             return Evaluated(normalize(raw), True, elapsed)
         rolled_back = output_text(raw.get("Output")).endswith(BUFFER_ALLOCATION_FAILURE)
         if rolled_back:
@@ -267,8 +304,7 @@ class LiveProcess:
 
     def memory_snapshot(self) -> bytes:
         """The memory now, as bytes nobody changes. A copy taken for it becomes the base (which a
-        copy is: memory and host state between messages), and the old base is dropped: a hot
-        process with a checkpoint in flight holds two copies of its memory, not three."""
+        copy is: memory and host state between messages, packed), and the old base is dropped."""
         return self.base_snapshot() or self._rebase()
 
     @property

@@ -138,19 +138,24 @@ def test_replay_from_a_mid_stream_base_restores_host_state(name: str, fmt: str) 
 
 
 def test_a_handed_over_memory_is_the_first_base_and_a_snapshot_becomes_the_next() -> None:
-    """No second copy of a decoded checkpoint; a snapshot taken (a checkpoint) replaces the old base."""
+    """A decoded checkpoint becomes the first base, packed (no snapshot of the instance); a snapshot
+    taken (a checkpoint) replaces the old base; bases are kept zstd-packed, a fraction of the memory."""
     module = load_module((MODULES / "lua_process_gen4.wasm").read_bytes(), "wasm32-unknown-emscripten4")
     first = LiveProcess(module)
     first.evaluate(eval_msg(0, "Counter = 41 return Counter"), ENV)
     memory = bytearray(first.memory_snapshot())                 # what a checkpoint decoder hands over
     live = LiveProcess(module, memory)
-    assert live._base.memory is memory and live.rebases == 1
+    assert live.rebases == 1 and live._base.memory is not None and live._base.memory.size == len(memory)
+    assert 0 < live.base_bytes < len(memory) // 4               # packed
     snapshot = live.memory_snapshot()
     assert type(snapshot) is bytes and snapshot == memory       # never the handed-over buffer itself
+    memory[:4] = b"XXXX"                                        # the caller's buffer is not the base
+    assert live.memory_snapshot() == snapshot and live.rebases == 1
     live.evaluate(eval_msg(1, "Counter = Counter + 1 return Counter"), ENV)
     rebases = live.rebases
     at_42 = live.memory_snapshot()
-    assert live.rebases == rebases + 1 and live.memory_snapshot() is at_42       # now the base: free
+    assert live.rebases == rebases + 1 and live.memory_snapshot() == at_42      # now the base
+    assert live.rebases == rebases + 1                          # unpacked, not taken again
     failed = live.evaluate(eval_msg(2, "Counter = 100 error('boom')"), ENV)
     assert failed.rolled_back and live.instance.memory_snapshot() == at_42
     assert live.evaluate(eval_msg(3, "return Counter"), ENV).result == first.evaluate(
