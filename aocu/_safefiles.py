@@ -18,6 +18,7 @@ caches use `write_private_file`.
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import re
 import secrets
@@ -25,7 +26,7 @@ import stat
 from pathlib import Path
 from typing import Final
 
-__all__ = ["Refused", "create_private_file", "open_private_dir", "open_private_file", "read_private_file",
+__all__ = ["PrivateDir", "Refused", "create_private_file", "open_private_dir", "open_private_file", "read_private_file",
            "remove_temp_files", "unsafe", "write_private_file"]
 
 _DIR_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -76,6 +77,37 @@ def open_private_dir(directory: Path) -> int:
         os.close(fd)
         raise Refused(reason)
     return fd
+
+
+class PrivateDir:
+    """A directory opened as `open_private_dir` does, with one warning the first time it is refused.
+
+    A misconfigured directory stays so: the warning says once what the CU does instead
+    (``fallback``) and how to fix it; every later open raises `Refused` quietly.
+    """
+
+    __slots__ = ("_fallback", "_log", "_setting", "_use", "_warned", "directory")
+
+    def __init__(self, directory: Path, log: logging.Logger, *, use: str, fallback: str, setting: str) -> None:
+        self.directory = directory
+        self._log = log
+        self._use = use
+        self._fallback = fallback
+        self._setting = setting
+        self._warned = False
+
+    def open(self) -> int:
+        """A checked fd of the directory (created 0o700 if missing); raises `Refused`."""
+        try:
+            return open_private_dir(self.directory)
+        except Refused as exc:
+            if not self._warned:
+                self._warned = True
+                self._log.warning("not using %s for %s: %s; %s. Use a directory only this user can write "
+                                  "(e.g. `chmod 700 %s`, owned by uid %d) or point %s elsewhere",
+                                  self.directory, self._use, exc, self._fallback, self.directory, os.geteuid(),
+                                  self._setting)
+            raise
 
 
 def open_private_file(dir_fd: int, name: str) -> tuple[int, os.stat_result] | None:

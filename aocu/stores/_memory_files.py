@@ -42,7 +42,7 @@ from typing import Final
 
 import zstandard
 
-from aocu._safefiles import Refused, create_private_file, open_private_dir, open_private_file
+from aocu._safefiles import PrivateDir, Refused, create_private_file, open_private_file
 
 from ._errors import SnapshotError, SnapshotsUnavailable
 from .base import MemoryBuffer
@@ -81,7 +81,8 @@ class MemoryFiles:
         self.store_id = store_id
         self.level = level
         self.setting = setting
-        self._warned = False
+        self._dir = PrivateDir(directory, log, use="memory snapshots",
+                               fallback="processes are replayed instead of reloaded from it", setting=setting)
         self._own = re.compile(
             rf"{re.escape(store_id)}\.[A-Za-z0-9_-]+\.[0-9]+\.[0-9a-f]{{12}}{re.escape(_SUFFIX)}"
             rf"(?:{re.escape(_TMP)})?"
@@ -94,14 +95,8 @@ class MemoryFiles:
     def _open_dir(self) -> int:
         """A checked fd of the directory (created 0o700 if missing); raises `SnapshotsUnavailable`."""
         try:
-            return open_private_dir(self.directory)
+            return self._dir.open()
         except Refused as exc:
-            if not self._warned:        # once per directory: a misconfigured directory stays so
-                self._warned = True
-                log.warning("not using %s for memory snapshots: %s; processes are replayed instead of "
-                            "reloaded from it. Use a directory only this user can write (e.g. `chmod 700 %s`, "
-                            "owned by uid %d) or point %s elsewhere",
-                            self.directory, exc, self.directory, os.geteuid(), self.setting)
             raise SnapshotsUnavailable(f"not using {self.directory}: {exc}") from exc
 
     def write(self, name: str, memory: MemoryBuffer) -> tuple[int, bytes]:

@@ -20,7 +20,7 @@ from typing import Final, NamedTuple
 
 import trio
 
-from aocu._safefiles import Refused, open_private_dir, read_private_file, remove_temp_files, write_private_file
+from aocu._safefiles import PrivateDir, Refused, read_private_file, remove_temp_files, write_private_file
 
 from ._memory_files import safe_name_part
 
@@ -47,7 +47,9 @@ class ModuleFiles:
     def __init__(self, module_dir: Path, limiter: trio.CapacityLimiter | None = None) -> None:
         self.directory = module_dir / SUBDIR
         self._limiter = limiter
-        self._warned = False
+        self._dir = PrivateDir(self.directory, log, use="module binaries",
+                               fallback="they are downloaded from the gateway on every start instead",
+                               setting="WASM_BINARY_FILE_DIRECTORY")
 
     def file_name(self, module_id: str) -> str:
         return f"{safe_name_part(module_id)}.wasm"
@@ -76,14 +78,8 @@ class ModuleFiles:
 
     def _open_dir(self) -> int | None:
         try:
-            return open_private_dir(self.directory)
-        except Refused as exc:
-            if not self._warned:        # once per store: a misconfigured directory stays so
-                self._warned = True
-                log.warning("not caching module binaries in %s: %s; they are downloaded from the gateway "
-                            "on every start instead. Use a directory only this user can write (e.g. "
-                            "`chmod 700 %s`, owned by uid %d) or point WASM_BINARY_FILE_DIRECTORY elsewhere",
-                            self.directory, exc, self.directory, os.geteuid())
+            return self._dir.open()
+        except Refused:
             return None
 
     def _read(self, module_id: str, expected: BinaryDigest) -> bytes | None:

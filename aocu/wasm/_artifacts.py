@@ -15,12 +15,12 @@ import os
 import threading
 from pathlib import Path
 
-from aocu._safefiles import Refused, open_private_dir, read_private_file, write_private_file
+from aocu._safefiles import PrivateDir, Refused, read_private_file, write_private_file
 
 log = logging.getLogger("aocu.wasm.cache")
 
-_warned: set[str] = set()
-_warned_lock = threading.Lock()
+_dirs: dict[str, PrivateDir] = {}         # one per cache directory: each warns once
+_dirs_lock = threading.Lock()
 
 
 def artifact_name(key: tuple[str, str], engine_tag: str) -> str:
@@ -30,27 +30,20 @@ def artifact_name(key: tuple[str, str], engine_tag: str) -> str:
     return f"{key[0]}-{tag}.cwasm"
 
 
-def _refuse_dir(cache_dir: Path, reason: str) -> None:
-    key = os.fspath(cache_dir)
-    with _warned_lock:
-        if key in _warned:
-            return
-        _warned.add(key)
-    log.warning("not using compiled-module cache %s: %s; modules are compiled in memory instead. Use a "
-                "directory only this user can write (e.g. `chmod 700 %s`, owned by uid %d) or point "
-                "WASM_BINARY_FILE_DIRECTORY (AOCU_WASM_CACHE_DIR for aocu.wasm alone) elsewhere",
-                key, reason, key, os.geteuid())
-
-
 def open_dir(cache_dir: Path) -> int | None:
     """An O_NOFOLLOW fd of ``cache_dir`` once it is checked safe, creating it 0o700 if missing.
 
     None (after one warning per directory) when it is unsafe or unusable. The caller closes the fd.
     """
+    with _dirs_lock:
+        private = _dirs.get(os.fspath(cache_dir))
+        if private is None:
+            private = _dirs[os.fspath(cache_dir)] = PrivateDir(
+                cache_dir, log, use="the compiled-module cache", fallback="modules are compiled in memory instead",
+                setting="WASM_BINARY_FILE_DIRECTORY (AOCU_WASM_CACHE_DIR for aocu.wasm alone)")
     try:
-        return open_private_dir(cache_dir)
-    except Refused as exc:
-        _refuse_dir(cache_dir, str(exc))
+        return private.open()
+    except Refused:
         return None
 
 

@@ -42,7 +42,7 @@ def deserialized(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bytes]]:
         return original(engine, data)
 
     monkeypatch.setattr(wasmtime.Module, "deserialize", spy)
-    monkeypatch.setattr(_artifacts, "_warned", set())
+    monkeypatch.setattr(_artifacts, "_dirs", {})
     monkeypatch.delenv(_module.CACHE_DIR_ENV, raising=False)
     _module._compiled_cache.clear()
     yield seen
