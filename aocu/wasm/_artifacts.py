@@ -19,6 +19,8 @@ from aocu._safefiles import PrivateDir, Refused, read_private_file, write_privat
 
 log = logging.getLogger("aocu.wasm.cache")
 
+#: an artifact file is the SHA-256 of the serialized module, then the module
+_DIGEST_BYTES = 32
 _dirs: dict[str, PrivateDir] = {}         # one per cache directory: each warns once
 _dirs_lock = threading.Lock()
 
@@ -48,19 +50,30 @@ def open_dir(cache_dir: Path) -> int | None:
 
 
 def read_artifact(dir_fd: int, name: str) -> bytes | None:
-    """The bytes of artifact ``name`` in the checked directory, or None when missing or untrustworthy."""
+    """The compiled module stored as ``name`` in the checked directory, or None when missing,
+    untrustworthy or damaged (its SHA-256 does not match)."""
     try:
-        return read_private_file(dir_fd, name)
+        stored = read_private_file(dir_fd, name)
     except Refused as exc:
         log.warning("not reading compiled module %s: %s; it will be replaced", name, exc)
+        return None
     except OSError as exc:
         log.warning("not reading compiled module %s: %s", name, exc.strerror)
-    return None
+        return None
+    if stored is None:
+        return None
+    digest, data = stored[:_DIGEST_BYTES], stored[_DIGEST_BYTES:]
+    if hashlib.sha256(data).digest() != digest:
+        # torn by a crash (the write is not fsynced) or damaged on disk: running it could do anything
+        log.warning("not reading compiled module %s: its checksum does not match; it will be replaced", name)
+        return None
+    return data
 
 
 def write_artifact(dir_fd: int, name: str, data: bytes) -> None:
-    """Store ``data`` as artifact ``name``, mode 0o600, atomically; errors are ignored (a cache)."""
+    """Store ``data`` as artifact ``name`` behind its SHA-256, mode 0o600, atomically; errors are
+    ignored (a cache)."""
     try:
-        write_private_file(dir_fd, name, data)
+        write_private_file(dir_fd, name, hashlib.sha256(data).digest() + data)
     except OSError:
         pass

@@ -8,6 +8,7 @@ works (compiled in memory).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import stat
@@ -89,11 +90,27 @@ def test_compiled_artifacts_are_cached_on_disk(tmp_path: Path, deserialized: lis
     (made,) = cache.glob("*.cwasm")
     assert deserialized == []
     again = echo(cache, binary, fmt)            # as after a restart: only the disk cache is left
-    assert deserialized == [made.read_bytes()]
+    stored = made.read_bytes()                  # SHA-256 of the serialized module, then the module
+    assert deserialized == [stored[32:]] and hashlib.sha256(stored[32:]).digest() == stored[:32]
     assert again == first and again["GasUsed"] > 0
     made.write_bytes(b"garbage")                # a broken artifact is recompiled and replaced, not trusted
     assert echo(cache, binary, fmt) == first
-    assert made.read_bytes() == deserialized[0]
+    assert made.read_bytes()[32:] == deserialized[0]
+
+
+def test_a_torn_artifact_is_not_run(tmp_path: Path, deserialized: list[bytes]) -> None:
+    """A crash can leave an artifact whose header wasmtime accepts but whose code is damaged:
+    its checksum keeps it from being deserialized (and so from running)."""
+    cache = tmp_path / "cache"
+    first = echo(cache)
+    (made,) = cache.glob("*.cwasm")
+    stored = bytearray(made.read_bytes())
+    stored[len(stored) // 2] ^= 0xFF            # one byte of code flipped, the header intact
+    made.write_bytes(bytes(stored))
+    deserialized.clear()
+    assert echo(cache) == first
+    assert deserialized == []                   # recompiled, never deserialized
+    assert made.read_bytes() != bytes(stored)   # replaced
 
 
 def test_a_new_cache_dir_is_private_and_artifacts_are_0600_whatever_the_umask(tmp_path: Path) -> None:
@@ -193,7 +210,7 @@ def test_a_symlinked_artifact_is_not_read_and_is_replaced(tmp_path: Path, artifa
     assert not replaced.is_symlink() and stat.S_IMODE(replaced.lstat().st_mode) == 0o600
     assert artifact.read_bytes() == target      # the link's target was not written through
     echo(cache)
-    assert deserialized == [replaced.read_bytes()]
+    assert deserialized == [replaced.read_bytes()[32:]]        # behind its SHA-256
 
 
 @pytest.mark.parametrize("mode", [0o620, 0o602, 0o666])
