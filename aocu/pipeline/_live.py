@@ -35,13 +35,15 @@ DEFAULT_REBASE_AFTER_S = 2.0
 #: Bounds the messages (and their results) kept for a replay.
 DEFAULT_REBASE_AFTER_MESSAGES = 2_000
 DEFAULT_REBASE_AFTER_BYTES = 64 << 20
-#: A base's copy may cost at most this share of the evaluation between two bases: a big memory
-#: (a GiB copies in ~0.8 s) waits for proportionally more replay (and messages) before the next.
+#: A base (a copy of the memory, packed) may cost at most this share of the evaluation between
+#: two bases: a big memory (a GiB takes ~1-2 s) waits for proportionally more replay (and
+#: messages) before the next.
 REBASE_COPY_SHARE = 0.1
 #: ... but never keeps more than this many messages (and results) for a replay.
 MAX_REBASE_AFTER_MESSAGES = 50_000
-#: What a memory copy costs before one was timed (docs/performance.md: 0.7-1.1 ms per MiB).
-COPY_S_PER_MIB = 0.0008
+#: What a base costs before one was timed: a copy (0.3-1.1 ms per MiB) and packing it (zstd
+#: level 1: 0.7 ms per MiB for an AOS memory, 1.3 for random data; docs/performance.md).
+COPY_S_PER_MIB = 0.0015
 
 
 class ReplayDivergedError(RuntimeError):
@@ -147,7 +149,7 @@ class LiveProcess:
         self.instance: Instance = module.instantiate(memory)
         self.rollbacks = 0
         self.rebases = 0
-        #: seconds the last base's copy took; until one is taken, the usual rate for this memory
+        #: seconds the last base took (copy and pack); until one is taken, the usual rate for this memory
         self.snapshot_s = self.instance.memory_size() / (1 << 20) * COPY_S_PER_MIB
         self._base: _Base
         if memory is None or len(memory) == self.instance.memory_size():
