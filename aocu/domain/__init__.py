@@ -84,7 +84,15 @@ from ._module_meta import (
     parse_memory_limit,
 )
 from ._process_meta import process_meta_from_su, verify_process_tags
-from ._tags import eq_or_includes, find_raw_tag, map_forwarded_by, map_from, parse_tags, remove_tags_by_name
+from ._tags import (
+    eq_or_includes,
+    find_raw_tag,
+    map_forwarded_by,
+    map_from,
+    map_sender,
+    parse_tags,
+    remove_tags_by_name,
+)
 
 __all__ = [
     "BLOCK_GAP_TOLERANCE_S",
@@ -134,6 +142,7 @@ __all__ = [
     "left_most_block",
     "map_forwarded_by",
     "map_from",
+    "map_sender",
     "merge_blocks",
     "module_message_js",
     "module_options",

@@ -21,7 +21,7 @@ from aocu.jsjson import UNDEFINED
 
 from ._js import is_nan, js_parse_int, js_string, js_to_number, js_truthy
 from ._model import AoGlobal, Block, Envelope, Message, ProcessMeta, Tag, Tags
-from ._tags import map_forwarded_by, map_from, parse_tags, remove_tags_by_name
+from ._tags import map_from, map_sender, parse_tags, remove_tags_by_name
 
 __all__ = [
     "dry_run_message",
@@ -240,14 +240,15 @@ def envelope_from_su_node(node: Mapping[str, Any], ao_global: AoGlobal) -> Envel
         address = address_from(owner["address"], owner["key"])
         raw_tags = _get(raw, "tags")
         tags = () if _is_nil(raw_tags) else _tags_from_raw(raw_tags, ("message", "tags"), issues)
+        from_, forwarded_by = map_sender(tags, address)
         fields = {
             "id": _get(raw, "id"),
             "signature": _get(raw, "signature"),
             "data": _get(raw, "data"),
             "owner": address,
             "anchor": _get(raw, "anchor"),
-            "from_": map_from(tags, address),
-            "forwarded_by": map_forwarded_by(tags, address),
+            "from_": from_,
+            "forwarded_by": forwarded_by,
             "tags": tags,
         }
     issues.raise_if_any()

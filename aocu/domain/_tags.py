@@ -20,6 +20,7 @@ __all__ = [
     "find_raw_tag",
     "map_forwarded_by",
     "map_from",
+    "map_sender",
     "parse_tags",
     "remove_tags_by_name",
 ]
@@ -49,13 +50,20 @@ def eq_or_includes(value: str, found: Any) -> bool:
 
 def map_from(tags: Iterable[Tag] | None, owner: str) -> str:
     """``mapFrom``: a non-empty ``From-Process`` tag value, else the owner (§2.7)."""
-    tag = find_raw_tag("From-Process", tags)
-    return tag.value if tag is not None and tag.value else owner
+    return map_sender(tags, owner)[0]
 
 
 def map_forwarded_by(tags: Iterable[Tag] | None, owner: str) -> Any:
     """``mapForwardedBy``: the owner if a ``From-Process`` tag exists (even empty), else undefined."""
-    return owner if find_raw_tag("From-Process", tags) is not None else UNDEFINED
+    return map_sender(tags, owner)[1]
+
+
+def map_sender(tags: Iterable[Tag] | None, owner: str) -> tuple[str, Any]:
+    """(``mapFrom``, ``mapForwardedBy``) from one look at the first ``From-Process`` tag."""
+    for tag in tags or ():
+        if tag.name == "From-Process":
+            return (tag.value or owner), owner
+    return owner, UNDEFINED
 
 
 def remove_tags_by_name(tags: Iterable[Tag], name: str, value: str | None = None) -> tuple[Tag, ...]:

@@ -171,16 +171,12 @@ def envelope_from_scheduled(item: ScheduledMessage, ao_global: domain.AoGlobal) 
     if message is not None:
         address = _address_from(message.owner.address, message.owner.key)
         tags = message.tags
-        from_process = None
-        for tag in tags:                    # mapFrom / mapForwardedBy: the first From-Process tag
-            if tag.name == "From-Process":
-                from_process = tag.value
-                break
+        from_, forwarded_by = domain.map_sender(tags, address)
         message_id: Any = message.id
         mapped = domain.Message(
             id=message_id, signature=message.signature, data=message.data, owner=address,
             target=UNDEFINED if assignment.process_id is None else assignment.process_id, anchor=message.anchor,
-            from_=from_process or address, forwarded_by=address if from_process is not None else UNDEFINED,
+            from_=from_, forwarded_by=forwarded_by,
             tags=tags, epoch=assignment.epoch, nonce=nonce, timestamp=timestamp,
             block_height=assignment.block_height, hash_chain=hash_chain, cron=False)
         kind = "Scheduled"
