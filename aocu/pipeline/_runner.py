@@ -61,6 +61,8 @@ EVALUATE_BATCH = 32
 HYDRATE_BATCH = 64
 #: Lists a stage may have queued ahead of the next one (backpressure: at most ~2 batches each).
 STAGE_BUFFER = 2
+#: Results a finished stream hands its waiters directly (the rest come from the store).
+RESULTS_KEPT = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +110,9 @@ class RunOutcome:
     errors: int = 0
     started_from: str = "cold"
     exact_hit: bool = False
-    results: dict[str, dict[str, Any]] = field(default_factory=dict)   # message id -> body
+    #: the latest `RESULTS_KEPT` results by message id, for the requests waiting on the stream
+    #: (older ones are read back from the store; a stream of 100k messages kept them all before)
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class ProcessRunner:
@@ -577,7 +581,10 @@ class ProcessRunner:
                     outcome.errors += "Error" in body
                     message_id = _js_id(message.id)
                     if message_id is not None and envelope.cron is None:
-                        outcome.results[message_id] = body
+                        results = outcome.results
+                        results[message_id] = body
+                        if len(results) > RESULTS_KEPT:
+                            del results[next(iter(results))]
                     gas_used = int(body.get("GasUsed") or 0)
                     state.gas_used += gas_used
                     timestamp = _int_or_none(message.timestamp) or 0

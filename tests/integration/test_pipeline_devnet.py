@@ -93,3 +93,25 @@ async def test_gen2_modules_see_the_configured_program_name(tmp_path: Path) -> N
             default = json.loads((await cu.read_result(pid, mid))["Output"])
     assert configured["_"] == worker
     assert default["_"] == "./this.program"
+
+
+async def test_waiters_get_results_a_long_stream_no_longer_keeps(tmp_path: Path, monkeypatch: Any) -> None:
+    """A stream hands its waiters only its latest results (bounded memory on long streams); a
+    request for an earlier message of the same stream reads it back from the store."""
+    from aocu.pipeline import _runner
+    monkeypatch.setattr(_runner, "RESULTS_KEPT", 2)
+    async with open_devnet(DevnetConfig(directory=tmp_path / "devnet")) as devnet:
+        module = await devnet.publish_module((MODULES / "lua_process_gen2.wasm").read_bytes(),
+                                             module_format="wasm32-unknown-emscripten2")
+        pid = await devnet.spawn(module, tags={"Name": "counter"})
+        mids = [await devnet.send(pid, data="Counter = (Counter or 0) + 1 return Counter", tags={"Action": "Eval"})
+                for _ in range(6)]
+        got: dict[str, Any] = {}
+        async with open_cu(devnet, tmp_path / "cu") as cu:
+            async def read(mid: str) -> None:
+                got[mid] = await cu.read_result(pid, mid)
+
+            async with trio.open_nursery() as nursery:      # all waiting on the same stream(s)
+                for mid in reversed(mids):
+                    nursery.start_soon(read, mid)
+        assert [got[mid]["Output"] for mid in mids] == [str(n) for n in range(1, 7)]
