@@ -40,7 +40,7 @@ DEFAULT_REBASE_AFTER_BYTES = 64 << 20
 #: messages) before the next.
 REBASE_COPY_SHARE = 0.1
 #: ... but never keeps more than this many messages (and results) for a replay.
-MAX_REBASE_AFTER_MESSAGES = 50_000
+MAX_REBASE_AFTER_MESSAGES = 20_000
 #: What a base costs before one was timed: a copy (0.3-1.1 ms per MiB) and packing it (zstd
 #: level 1: 0.7 ms per MiB for an AOS memory, 1.3 for random data; docs/performance.md).
 COPY_S_PER_MIB = 0.0015
