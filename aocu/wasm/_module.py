@@ -102,6 +102,7 @@ class Module:
         extensions: Mapping[str, Any] | None,
         options: HostOptions,
         compiled: wasmtime.Module | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
         self.format = fmt
         self.options = options
@@ -115,10 +116,10 @@ class Module:
         exported = {e.name for e in self.wasm_module.exports}
         self.gas_inlined = GAS_USED_EXPORT in exported          # see _inline
         self.temp_ret0_inlined = TEMP_RET0_EXPORT in exported
-        self.gas_module = _gas_module(self.engine)
-        self.table_link_module = _table_link_module(self.engine)
+        self.gas_module = helper_module(self.engine, GAS_WAT, cache_dir)
+        self.table_link_module = helper_module(self.engine, TABLE_LINK_WAT, cache_dir)
         self.longjmp_plan, self.longjmp_served = self._plan_longjmp()
-        self.longjmp_module = (compile_wat(self.engine, self.longjmp_plan.wat())
+        self.longjmp_module = (helper_module(self.engine, self.longjmp_plan.wat(), cache_dir)
                                if self.longjmp_plan is not None else None)
         from ._fs import fs_factory, fs_import_names, make_fs_imports
         self.fs_import_names = fs_import_names(fmt)
@@ -217,7 +218,7 @@ _utf16_length = _jsjson.utf16_length
 
 
 # -- compile caches -----------------------------------------------------------------
-_helper_cache: dict[str, wasmtime.Module] = {}
+_helper_cache: dict[str, wasmtime.Module] = {}         # by the WAT's sha256
 _compiled_cache: dict[tuple[str, str], wasmtime.Module] = {}
 _cache_lock = threading.Lock()
 _COMPILED_CACHE_ENTRIES = 16
@@ -234,25 +235,27 @@ def _drop_caches() -> None:
 atexit.register(_drop_caches)
 
 
-def _gas_module(engine: wasmtime.Engine) -> wasmtime.Module:
+def helper_module(engine: wasmtime.Engine, wat: str, cache_dir: Path | None = None) -> wasmtime.Module:
+    """One of the host's WAT helper modules (gas, table link, a module's longjmp helper), compiled
+    once per process and, with ``cache_dir``, kept on disk beside the compiled modules: a few
+    milliseconds each that a fresh CU process would otherwise pay on its first load."""
+    key = (hashlib.sha256(wat.encode()).hexdigest(), "wat-helper")
     with _cache_lock:
-        if "gas" not in _helper_cache:
-            _helper_cache["gas"] = compile_wat(engine, GAS_WAT)
-        return _helper_cache["gas"]
-
-
-def _table_link_module(engine: wasmtime.Engine) -> wasmtime.Module:
+        cached = _helper_cache.get(key[0])
+    if cached is not None:
+        return cached
+    compiled = _load_or_compile(engine, key, cache_dir, lambda: compile_wat(engine, wat))
     with _cache_lock:
-        if "link" not in _helper_cache:
-            _helper_cache["link"] = compile_wat(engine, TABLE_LINK_WAT)
-        return _helper_cache["link"]
+        if len(_helper_cache) >= _COMPILED_CACHE_ENTRIES * 2:
+            _helper_cache.pop(next(iter(_helper_cache)))
+        return _helper_cache.setdefault(key[0], compiled)
 
 
-def _load_or_compile(engine: wasmtime.Engine, binary: bytes, fmt: Format, key: tuple[str, str],
-                     cache_dir: Path | None) -> wasmtime.Module:
+def _load_or_compile(engine: wasmtime.Engine, key: tuple[str, str], cache_dir: Path | None,
+                     compile: Callable[[], wasmtime.Module]) -> wasmtime.Module:
     dir_fd = _artifacts.open_dir(cache_dir) if cache_dir is not None else None
     if dir_fd is None:
-        return _compile(engine, binary, fmt)
+        return compile()
     try:
         name = _artifacts.artifact_name(key, f"{wasmtime_version}|{_ENGINE_CONFIG_TAG}")
         data = _artifacts.read_artifact(dir_fd, name)
@@ -261,7 +264,7 @@ def _load_or_compile(engine: wasmtime.Engine, binary: bytes, fmt: Format, key: t
                 return wasmtime.Module.deserialize(engine, data)
             except wasmtime.WasmtimeError:
                 pass                    # another wasmtime's, or broken: recompiled and replaced
-        compiled = _compile(engine, binary, fmt)
+        compiled = compile()
         _artifacts.write_artifact(dir_fd, name, compiled.serialize())
         return compiled
     finally:
@@ -307,7 +310,7 @@ def compile_binary(engine: wasmtime.Engine, binary: bytes, fmt: Format,
         cached = _compiled_cache.get(key)
     if cached is not None:
         return cached
-    compiled = _load_or_compile(engine, binary, fmt, key, cache_dir)
+    compiled = _load_or_compile(engine, key, cache_dir, lambda: _compile(engine, binary, fmt))
     with _cache_lock:
         if len(_compiled_cache) >= _COMPILED_CACHE_ENTRIES:
             _compiled_cache.pop(next(iter(_compiled_cache)))
@@ -343,4 +346,5 @@ def load_module(
     engine = shared_engine()
     compiled = compile_binary(engine, data, fmt, Path(cache_dir) if cache_dir is not None else None)
     return Module(data, fmt, compute_limit=compute_limit, memory_limit=memory_limit,
-                  extensions=extensions, options=options or HostOptions(), compiled=compiled)
+                  extensions=extensions, options=options or HostOptions(), compiled=compiled,
+                  cache_dir=Path(cache_dir) if cache_dir is not None else None)

@@ -25,6 +25,8 @@ MODULES = Path(__file__).resolve().parents[2] / "fixtures" / "modules"
 ENV = {"Process": {"Id": "PROCESS_ID", "Owner": "OWNER", "Tags": []}}
 GEN2 = "wasm32-unknown-emscripten2"
 ECHO = (MODULES / "c_echo_gen2.wasm").read_bytes()
+ECHO4 = (MODULES / "c_echo_gen4.wasm").read_bytes()
+METERED = "wasm32-unknown-emscripten-metering"
 OTHER_UID = 54321
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another uid")
 
@@ -34,7 +36,12 @@ MSG = {"Id": "msg-1", "Owner": "OWNER", "From": "OWNER", "Target": "PROCESS_ID",
 
 @pytest.fixture(autouse=True)
 def deserialized(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bytes]]:
-    """The bytes of every artifact deserialised during the test."""
+    """The bytes of every artifact deserialised during the test.
+
+    The host's WAT helpers are compiled in this process first, so they never reach these tests'
+    cache directories (`test_helper_modules_are_cached_on_disk_too` looks at them alone)."""
+    for binary, fmt in ((ECHO, GEN2), (ECHO4, METERED)):
+        load_module(binary, fmt)
     seen: list[bytes] = []
     original = wasmtime.Module.deserialize
 
@@ -83,8 +90,7 @@ def plant(directory: Path, artifact: Path, mode: int = 0o700) -> Path:
 
 # ------------------------------------------------------------ the cache works
 def test_compiled_artifacts_are_cached_on_disk(tmp_path: Path, deserialized: list[bytes]) -> None:
-    binary = (MODULES / "c_echo_gen4.wasm").read_bytes()
-    fmt = "wasm32-unknown-emscripten-metering"
+    binary, fmt = ECHO4, METERED
     cache = tmp_path / "a" / "cache"
     first = echo(cache, binary, fmt)
     (made,) = cache.glob("*.cwasm")
@@ -244,3 +250,26 @@ def test_an_artifact_that_is_not_a_regular_file_is_not_read(tmp_path: Path, arti
     (cache / artifact.name).mkdir()             # cannot be replaced: the module is still served
     echo(cache)
     assert deserialized == [] and [p.name for p in cache.iterdir()] == [artifact.name]
+
+
+def test_helper_modules_are_cached_on_disk_too(tmp_path: Path, deserialized: list[bytes],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gas, table-link and longjmp WAT helpers: compiled by a fresh process once, then read."""
+    from aocu.wasm import _helpers
+    compiled: list[str] = []
+    original = _helpers.compile_wat
+
+    def counting(engine: wasmtime.Engine, wat: str) -> wasmtime.Module:
+        compiled.append(wat)
+        return original(engine, wat)
+
+    monkeypatch.setattr(_module, "compile_wat", counting)
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(_module, "_helper_cache", {})           # a fresh process
+    first = echo(cache)
+    helpers = len(compiled)
+    assert helpers == 3 and len(list(cache.glob("*.cwasm"))) == 1 + helpers
+    monkeypatch.setattr(_module, "_helper_cache", {})           # restarted: only the disk is left
+    deserialized.clear()
+    assert echo(cache) == first
+    assert len(compiled) == helpers and len(deserialized) == 1 + helpers     # nothing compiled again
