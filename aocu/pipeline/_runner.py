@@ -61,6 +61,8 @@ EVALUATE_BATCH = 32
 HYDRATE_BATCH = 64
 #: Lists a stage may have queued ahead of the next one (backpressure: at most ~2 batches each).
 STAGE_BUFFER = 2
+#: Assignments of a batch loaded from the gateway at once (the reference: one at a time).
+HYDRATE_CONCURRENCY = 8
 #: Results a finished stream hands its waiters directly (the rest come from the store).
 RESULTS_KEPT = 256
 
@@ -481,23 +483,23 @@ class ProcessRunner:
                        send: trio.MemorySendChannel[list[_Work]], process_id: str, dedupe: bool = True) -> None:
         """Hydrate, then drop what was evaluated before (§2.12 step 2).
 
-        The duplicate check is one index probe per batch rather than one query per message
-        (the same predicate as the reference's ``findMessageBefore``).
+        Assignments of a batch are loaded from the gateway side by side (`hydrate_batch`). The
+        duplicate check is one index probe per batch rather than one query per message (the
+        same predicate as the reference's ``findMessageBefore``).
         """
         loader = _adapt.GatewayTransactions(self.gateway)
         async with recv, send:
             async for works in recv:
+                hydrated = [work for work in works if work.envelope.cron is None and not work.envelope.no_save]
+                await hydrate_batch(hydrated, loader)
                 candidates = []
-                for work in works:
-                    envelope = work.envelope
-                    if envelope.cron is None and not envelope.no_save:
-                        envelope = work.envelope = await domain.hydrate_envelope(envelope, loader)
-                        message = envelope.message
-                        dedupe_id = _dedupe_id(envelope)
-                        epoch, nonce = _int_or_none(message.epoch), _int_or_none(message.nonce)
-                        if dedupe_id is not None and epoch is not None and nonce is not None:
-                            work.dedupe_id = dedupe_id
-                            candidates.append((dedupe_id, epoch, nonce))
+                for work in hydrated:
+                    message = work.envelope.message
+                    dedupe_id = _dedupe_id(work.envelope)
+                    epoch, nonce = _int_or_none(message.epoch), _int_or_none(message.nonce)
+                    if dedupe_id is not None and epoch is not None and nonce is not None:
+                        work.dedupe_id = dedupe_id
+                        candidates.append((dedupe_id, epoch, nonce))
                 prior = (await self.stores.messages.find_prior_messages(process_id, candidates)
                          if candidates and dedupe else set())
                 # evaluated before: skipped, as the reference does
@@ -641,6 +643,44 @@ def _point_after(envelope: domain.Envelope, process_id: str, module_id: str,
         cron=envelope.cron, module_id=module_id, nonce=_int_or_none(message.nonce),
         epoch=_int_or_none(message.epoch), block_height=_int_or_none(message.block_height),
         assignment_id=assignment_id, hash_chain=hash_chain)
+
+
+async def hydrate_batch(works: list[_Work], loader: Any) -> None:
+    """`domain.hydrate_envelope` for each work, in place; assignments (a gateway query and a
+    download each) up to `HYDRATE_CONCURRENCY` at a time.
+
+    The reference loads them one after another: against a public gateway that is two round
+    trips per assigned message. Should several fail, the error raised is the earliest
+    message's, as one-by-one hydration would have raised.
+    """
+    failures: dict[int, Exception] = {}
+    remote: list[tuple[int, _Work]] = []
+    for index, work in enumerate(works):
+        if work.envelope.is_assignment:
+            remote.append((index, work))
+            continue
+        try:                                          # no I/O: schema check and deep hash only
+            work.envelope = await domain.hydrate_envelope(work.envelope, loader)
+        except Exception as exc:
+            failures[index] = exc
+            break                                     # nothing after it would be reached
+    limiter = trio.CapacityLimiter(HYDRATE_CONCURRENCY)
+
+    async def hydrate(index: int, work: _Work) -> None:
+        async with limiter:
+            if failures and min(failures) < index:
+                return                                # an earlier message failed: not reached
+            try:
+                work.envelope = await domain.hydrate_envelope(work.envelope, loader)
+            except Exception as exc:
+                failures[index] = exc
+
+    async with trio.open_nursery() as nursery:
+        for index, work in remote:
+            if not failures or index < min(failures):
+                nursery.start_soon(hydrate, index, work)
+    if failures:
+        raise failures[min(failures)]
 
 
 def first_error(exc: BaseException) -> Exception | None:
