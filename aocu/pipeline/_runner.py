@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import trio
 
 from aocu import domain
+from aocu.clients import MessagePage
 from aocu.errors import AocuError, InvalidModuleError, ProcessNotFoundError, UpstreamError
 from aocu.jsjson import stringify
 from aocu.stores import EvaluationRow, MemoryPoint, MessageRecord, SnapshotKind, SnapshotsUnavailable, Stores
@@ -432,29 +433,32 @@ class ProcessRunner:
                 merger = await self._cron_merger(crons, process, ao_global, point, target, su)
             first = True
             batch: list[_Work] = []
-            page_started = self._clock_ms()
-            async for page in self.scheduler.message_pages(
-                    su, process.id, from_timestamp=point.timestamp if point else None,
-                    to_timestamp=target.timestamp, after_nonce=point.nonce if point else None):
-                self.events.publish(StageTimed(
-                    process_id=process.id, stream_id=stream_id, stage="fetch", message_id=None, nonce=None,
-                    ordinate=None, started_ms=page_started, elapsed_ms=self._clock_ms() - page_started))
-                for item in page.items:
-                    t0 = self._clock_ms()
-                    envelope = _adapt.envelope_from_scheduled(item, ao_global)
-                    if first and point is None and domain.needs_process_message(envelope):
-                        batch.append(_Work(await self._process_message(process, ao_global), t0))
-                    first = False
-                    verifier.check(envelope)
-                    for out in (merger.push(envelope) if merger else (envelope,)):
-                        batch.append(_Work(out, t0))
-                    if len(batch) >= HYDRATE_BATCH:
+            pages = self.scheduler.message_pages(
+                su, process.id, from_timestamp=point.timestamp if point else None,
+                to_timestamp=target.timestamp, after_nonce=point.nonce if point else None)
+            # the next page is fetched while this one is mapped and evaluated (one page ahead)
+            async with trio.open_nursery() as nursery:
+                page_send, page_recv = trio.open_memory_channel[tuple[MessagePage, float, float]](0)
+                nursery.start_soon(read_pages_ahead, pages, page_send, self._clock_ms)
+                async for page, page_started, page_done in page_recv:
+                    self.events.publish(StageTimed(
+                        process_id=process.id, stream_id=stream_id, stage="fetch", message_id=None, nonce=None,
+                        ordinate=None, started_ms=page_started, elapsed_ms=page_done - page_started))
+                    for item in page.items:
+                        t0 = self._clock_ms()
+                        envelope = _adapt.envelope_from_scheduled(item, ao_global)
+                        if first and point is None and domain.needs_process_message(envelope):
+                            batch.append(_Work(await self._process_message(process, ao_global), t0))
+                        first = False
+                        verifier.check(envelope)
+                        for out in (merger.push(envelope) if merger else (envelope,)):
+                            batch.append(_Work(out, t0))
+                        if len(batch) >= HYDRATE_BATCH:
+                            await send.send(batch)
+                            batch = []
+                    if batch:             # a page's tail goes now, not after the next page arrives
                         await send.send(batch)
                         batch = []
-                if batch:                 # a page's tail goes now, not after the next page arrives
-                    await send.send(batch)
-                    batch = []
-                page_started = self._clock_ms()
             if first and point is None:
                 batch.append(_Work(await self._process_message(process, ao_global), self._clock_ms()))
             if merger is not None:
@@ -643,6 +647,19 @@ def _point_after(envelope: domain.Envelope, process_id: str, module_id: str,
         cron=envelope.cron, module_id=module_id, nonce=_int_or_none(message.nonce),
         epoch=_int_or_none(message.epoch), block_height=_int_or_none(message.block_height),
         assignment_id=assignment_id, hash_chain=hash_chain)
+
+
+async def read_pages_ahead(pages: AsyncIterable[MessagePage],
+                           send: trio.MemorySendChannel[tuple[MessagePage, float, float]],
+                           clock_ms: Callable[[], float]) -> None:
+    """Each SU page with when its request began and ended, the next one requested as soon as the
+    stream took this one: the channel has no buffer, so at most two pages are held at once (one
+    being evaluated, one waiting) and the SU's latency hides behind the evaluation."""
+    async with send:
+        started = clock_ms()
+        async for page in pages:
+            await send.send((page, started, clock_ms()))
+            started = clock_ms()
 
 
 async def hydrate_batch(works: list[_Work], loader: Any) -> None:
