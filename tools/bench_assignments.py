@@ -23,30 +23,20 @@ from pathlib import Path
 from typing import Any
 
 import trio
+from _bench_cu import open_bench_cu
 
-from aocu.clients import ClientsConfig, open_gateway_client, open_scheduler_client, open_scheduler_locator
 from aocu.devnet import DevnetConfig, open_devnet
 from aocu.devnet._faults import Fault
-from aocu.pipeline import ComputeUnit, EventBus, PipelineOptions, ProcessMemoryCache, ProcessRunner, _runner
-from aocu.stores import StoreOptions, open_stores
+from aocu.pipeline import _runner
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 async def read_last(devnet: Any, state: Path, pid: str, mid: str) -> tuple[float, dict[str, Any]]:
-    config = ClientsConfig.from_env(devnet.urls.cu_env())
-    options = StoreOptions(drain_dir=state / "drain", checkpoint_dir=state / "ck", module_dir=state / "modules")
-    async with (open_stores(state / "cu.sqlite", options) as stores, open_scheduler_client(config) as su,
-                open_gateway_client(config) as gateway, open_scheduler_locator(config) as locator,
-                trio.open_nursery() as nursery):
-        runner = ProcessRunner(scheduler=su, locator=locator, gateway=gateway, stores=stores, events=EventBus(),
-                               memcache=ProcessMemoryCache(1 << 30, 3600), options=PipelineOptions())
-        cu = ComputeUnit(runner, nursery)
+    async with open_bench_cu(devnet.urls.cu_env(), state) as cu:
         started = time.perf_counter()
         result = await cu.read_result(pid, mid)
-        elapsed = time.perf_counter() - started
-        nursery.cancel_scope.cancel()
-    return elapsed, result
+        return time.perf_counter() - started, result
 
 
 async def main_async(messages: int, latency_s: float) -> None:

@@ -33,11 +33,10 @@ from typing import Any
 
 import httpx
 import trio
+from _bench_cu import open_bench_cu
 
 from aocu.app import tune_gc_for_serving
-from aocu.clients import ClientsConfig, open_gateway_client, open_scheduler_client, open_scheduler_locator
-from aocu.pipeline import ComputeUnit, EventBus, LiveProcess, PipelineOptions, ProcessMemoryCache, ProcessRunner
-from aocu.stores import StoreOptions, open_stores
+from aocu.pipeline import LiveProcess
 from aocu.wasm import load_module
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,14 +113,7 @@ def pure_wasm_ms(binary: bytes, fmt: str) -> tuple[float, float]:
 
 
 async def run_cu(su_env: dict[str, str], state: Path, pid: str, mids: list[str]) -> dict[str, float]:
-    config = ClientsConfig.from_env(su_env)
-    options = StoreOptions(drain_dir=state / "drain", checkpoint_dir=state / "ck", module_dir=state / "modules")
-    async with (open_stores(state / "cu.sqlite", options) as stores, open_scheduler_client(config) as su,
-                open_gateway_client(config) as gateway, open_scheduler_locator(config) as locator,
-                trio.open_nursery() as nursery):
-        runner = ProcessRunner(scheduler=su, locator=locator, gateway=gateway, stores=stores, events=EventBus(),
-                               memcache=ProcessMemoryCache(1 << 30, 3600), options=PipelineOptions())
-        cu = ComputeUnit(runner, nursery)
+    async with open_bench_cu(su_env, state) as cu:
         tune_gc_for_serving()               # as `aocu serve` does once the CU listens
         # Nobody subscribes to progress events, as for a plain /result: the time inside handle()
         # comes from the recorder instead.
@@ -136,7 +128,6 @@ async def run_cu(su_env: dict[str, str], state: Path, pid: str, mids: list[str])
             t0 = time.perf_counter()
             await cu.read_result(pid, earlier)
             reads.append(time.perf_counter() - t0)
-        nursery.cancel_scope.cancel()
     return {"cpu_s": cpu, "wall_s": wall, "trio_cpu_s": trio_cpu, "handle_ms": sum(HANDLE_S) * 1000,
             "stored_result_ms": statistics.median(reads) * 1000,
             "stored_result_p99_ms": sorted(reads)[int(len(reads) * 0.99) - 1] * 1000}
