@@ -66,10 +66,13 @@ async def dry_run(cu: ComputeUnit, process_id: str, message: dict[str, Any], *, 
     reset_init = await runner.reset_init_message(process_id, message_js, env_js)
 
     def evaluate() -> dict[str, Any]:
-        fork = LiveProcess(module, memory)
-        if reset_init is not None:
-            return fork.reset(reset_init, env_js).result
-        return fork.evaluate(message_js, env_js).result
+        fork = LiveProcess(module, memory, single_use=True)
+        try:
+            if reset_init is not None:
+                return fork.reset(reset_init, env_js).result
+            return fork.evaluate(message_js, env_js).result
+        finally:
+            fork.close()                # its memory goes now, not at the next cycle collection
 
     result = await trio.to_thread.run_sync(evaluate, limiter=runner.dry_run_limiter)
     if cu.metrics is not None:

@@ -141,8 +141,12 @@ class LiveProcess:
         rebase_after_s: float = DEFAULT_REBASE_AFTER_S,
         rebase_after_messages: int = DEFAULT_REBASE_AFTER_MESSAGES,
         rebase_after_bytes: int = DEFAULT_REBASE_AFTER_BYTES,
+        single_use: bool = False,
     ) -> None:
         self.module = module
+        #: a fork that evaluates one message and is dropped (a dry-run): no base is kept and
+        #: nothing is rolled back, since no later message will see its memory
+        self.single_use = single_use
         self.rebase_after_s = rebase_after_s
         self.rebase_after_messages = rebase_after_messages
         self.rebase_after_bytes = rebase_after_bytes
@@ -152,7 +156,9 @@ class LiveProcess:
         #: seconds the last base took (copy and pack); until one is taken, the usual rate for this memory
         self.snapshot_s = self.instance.memory_size() / (1 << 20) * COPY_S_PER_MIB
         self._base: _Base
-        if memory is None or len(memory) == self.instance.memory_size():
+        if single_use:
+            self._base = _Base(None, self.instance.host_state())
+        elif memory is None or len(memory) == self.instance.memory_size():
             # the instance holds exactly ``memory``: it is the first base, packed (no snapshot
             # of the instance needed; the caller's copy can go). A fresh instance's memory is
             # not kept at all: instantiating the module again rebuilds it (deterministic),
@@ -196,12 +202,6 @@ class LiveProcess:
             return fresh.memory_snapshot()
         finally:
             fresh.close()
-
-    def base_snapshot(self) -> bytes | None:
-        """The memory of the last base if no message ran since (unpacking it costs less than a
-        copy of the instance and packing that)."""
-        base = self._base
-        return base.memory.unpack() if not base.replay and base.memory is not None else None
 
     @property
     def base_bytes(self) -> int:
@@ -249,6 +249,10 @@ class LiveProcess:
         else:
             thrown = False
         elapsed = time.perf_counter() - started
+        if self.single_use:
+            rolled_back = thrown or bool(raw.get("Error")) or output_text(raw.get("Output")).endswith(
+                BUFFER_ALLOCATION_FAILURE)
+            return Evaluated(normalize(raw), rolled_back, elapsed)
         if thrown or raw.get("Error"):
             # reference: previous memory, instance dropped, next message on a fresh one
             previous, packed = self._before_last()
@@ -289,6 +293,11 @@ class LiveProcess:
             raw = {"Error": exc.value if exc.value not in (None, "") else "An error occurred"}
             thrown = True
         elapsed = time.perf_counter() - started
+        if self.single_use:
+            fresh.close()
+            rolled_back = thrown or bool(raw.get("Error")) or output_text(raw.get("Output")).endswith(
+                BUFFER_ALLOCATION_FAILURE)
+            return Evaluated(normalize(raw), rolled_back, elapsed)
         if thrown or raw.get("Error"):
             fresh.close()
             previous = self.memory_snapshot()    # the reset message itself never ran here
@@ -305,9 +314,9 @@ class LiveProcess:
         return Evaluated(normalize(raw), rolled_back, elapsed)
 
     def memory_snapshot(self) -> bytes:
-        """The memory now, as bytes nobody changes. A copy taken for it becomes the base (which a
-        copy is: memory and host state between messages, packed), and the old base is dropped."""
-        return self.base_snapshot() or self._rebase()
+        """The memory now, as bytes nobody changes: a copy of the instance's (cheaper than
+        unpacking the base, and the base is left as it is)."""
+        return self.instance.memory_snapshot()
 
     @property
     def memory_size(self) -> int:

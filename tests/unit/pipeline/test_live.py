@@ -92,7 +92,6 @@ def test_a_fresh_process_takes_no_copy_and_rolls_back_to_a_fresh_memory(name: st
     expected = reference_run(module, messages)
     live = LiveProcess(module)
     assert live._base.memory is None and live.rebases == 1
-    assert live.base_snapshot() is None                      # nothing to hand out for free
     got = []
     for message in messages:
         evaluated = live.evaluate(message, ENV)
@@ -137,9 +136,9 @@ def test_replay_from_a_mid_stream_base_restores_host_state(name: str, fmt: str) 
     assert live.rebases >= 3 and live.rollbacks == 2
 
 
-def test_a_handed_over_memory_is_the_first_base_and_a_snapshot_becomes_the_next() -> None:
-    """A decoded checkpoint becomes the first base, packed (no snapshot of the instance); a snapshot
-    taken (a checkpoint) replaces the old base; bases are kept zstd-packed, a fraction of the memory."""
+def test_a_handed_over_memory_is_the_first_base_packed_and_snapshots_leave_the_base_alone() -> None:
+    """A decoded checkpoint becomes the first base, packed (no snapshot of the instance); the
+    caller's buffer is not kept. A snapshot is a plain copy: bases are taken only by evaluation."""
     module = load_module((MODULES / "lua_process_gen4.wasm").read_bytes(), "wasm32-unknown-emscripten4")
     first = LiveProcess(module)
     first.evaluate(eval_msg(0, "Counter = 41 return Counter"), ENV)
@@ -148,18 +147,31 @@ def test_a_handed_over_memory_is_the_first_base_and_a_snapshot_becomes_the_next(
     assert live.rebases == 1 and live._base.memory is not None and live._base.memory.size == len(memory)
     assert 0 < live.base_bytes < len(memory) // 4               # packed
     snapshot = live.memory_snapshot()
-    assert type(snapshot) is bytes and snapshot == memory       # never the handed-over buffer itself
+    assert type(snapshot) is bytes and snapshot == memory
     memory[:4] = b"XXXX"                                        # the caller's buffer is not the base
     assert live.memory_snapshot() == snapshot and live.rebases == 1
     live.evaluate(eval_msg(1, "Counter = Counter + 1 return Counter"), ENV)
-    rebases = live.rebases
     at_42 = live.memory_snapshot()
-    assert live.rebases == rebases + 1 and live.memory_snapshot() == at_42      # now the base
-    assert live.rebases == rebases + 1                          # unpacked, not taken again
+    assert live.rebases == 1                                    # a snapshot takes no base
     failed = live.evaluate(eval_msg(2, "Counter = 100 error('boom')"), ENV)
-    assert failed.rolled_back and live.instance.memory_snapshot() == at_42
+    assert failed.rolled_back and live.instance.memory_snapshot() == at_42       # base + replay
     assert live.evaluate(eval_msg(3, "return Counter"), ENV).result == first.evaluate(
         eval_msg(3, "return Counter + 1"), ENV).result
+
+
+@pytest.mark.parametrize("code", ["Counter = 1 return Counter", "Counter = 2 error('boom')", "not lua",
+                                  "return 'x: not enough memory for buffer allocation'"])
+def test_a_single_use_fork_gives_the_same_results_and_keeps_no_base(code: str) -> None:
+    """A dry-run's fork: the result of a full LiveProcess, without a base or any rollback work."""
+    module = load_module((MODULES / "lua_process_gen2.wasm").read_bytes(), "wasm32-unknown-emscripten2")
+    base = LiveProcess(module)
+    base.evaluate(eval_msg(0, "Counter = 41 return Counter"), ENV)
+    memory = base.memory_snapshot()
+    full, fork = LiveProcess(module, memory), LiveProcess(module, memory, single_use=True)
+    expected, got = full.evaluate(eval_msg(1, code), ENV), fork.evaluate(eval_msg(1, code), ENV)
+    assert (got.result, got.rolled_back) == (expected.result, expected.rolled_back)
+    assert fork.base_bytes == 0 and fork.rollbacks == 0 and fork.rebases == 0
+    fork.close()
 
 
 def test_an_instance_dropped_by_a_rollback_is_closed_at_once() -> None:
