@@ -26,6 +26,7 @@ from aocu.stores import CursorError, MemoryPoint, RangeBound, Sort, encode_curso
 
 from ._bus import EventBus
 from ._events import Event, MessageEvaluated
+from ._memcache import Hot
 from ._runner import ProcessRunner, RunOutcome, Target
 
 _EMPTY_RESULT: dict[str, Any] = {"Messages": [], "Assignments": [], "Spawns": [], "Output": ""}
@@ -127,6 +128,10 @@ def _nonce_of(ordinate: str | None) -> int:
         return int(ordinate) if ordinate else 0
     except ValueError:
         return 0
+
+
+#: Evaluations to a target before a memory-only read gives up on taking the process's state.
+TAKE_STATE_TRIES = 4
 
 
 class ComputeUnit:
@@ -386,12 +391,27 @@ class ComputeUnit:
     async def read_state(self, process_id: str, to: int | None) -> StateBody:
         return await self._in_background(self._read_state, process_id, to)
 
+    async def take_state(self, process_id: str, target: Target, *, older_ordinate: str | None = None,
+                         eval_to_nonce: int | None = None) -> Hot:
+        """Evaluate to ``target`` and take the process's hot entry (check it back in when done).
+
+        The entry can be gone by the time this task runs again: a stream that started meanwhile
+        holds it until it ends, or the cache evicted it. Evaluating to the target again waits for
+        that stream, or reloads the state, so a memory-only read never sees some other state
+        (a dry-run used to run against a fresh process then).
+        """
+        for _ in range(TAKE_STATE_TRIES):
+            outcome = await self.evaluate_to(process_id, target, eval_to_nonce=eval_to_nonce)
+            check_not_older(outcome, target, older_ordinate)
+            hot = self.runner.memcache.checkout(process_id)
+            if hot is not None:
+                return hot
+        raise AocuError(f"the state of process {process_id} did not stay in memory long enough to be read "
+                        f"(PROCESS_MEMORY_CACHE_MAX_SIZE smaller than its memory?)")
+
     async def _read_state(self, process_id: str, to: int | None) -> StateBody:
         target = Target(to) if to is not None else Target()
-        check_not_older(await self.evaluate_to(process_id, target), target, None)
-        hot = self.runner.memcache.checkout(process_id)
-        if hot is None:
-            raise AocuError(f"no state in memory for process {process_id}")
+        hot = await self.take_state(process_id, target)
         try:
             memory = await trio.to_thread.run_sync(hot.live.memory_snapshot, limiter=self.runner.wasm_limiter)
         finally:

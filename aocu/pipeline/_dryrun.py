@@ -15,7 +15,6 @@ from aocu import domain
 from aocu.errors import InvalidMessageError, InvalidRequestError
 
 from . import _adapt
-from ._cu import check_not_older
 from ._live import LiveProcess
 from ._runner import Target
 
@@ -36,26 +35,22 @@ async def dry_run(cu: ComputeUnit, process_id: str, message: dict[str, Any], *, 
         # limit (§2.17.3); only worth a request to the SU when there is a stream to wait on
         su = await runner.su_url(process_id, await runner.stores.processes.read_process(process_id))
         eval_to_nonce = (await runner.scheduler.load_latest(su, process_id)).nonce
-    outcome = await cu.evaluate_to(process_id, target, eval_to_nonce=eval_to_nonce)
     # dryRun.js passes `ordinate: res.nonce && String(res.nonce)`: nonce 0 words the 425 by timestamp
-    check_not_older(outcome, target, target.ordinate if target.ordinate != "0" else None)
+    hot = await cu.take_state(process_id, target, eval_to_nonce=eval_to_nonce,
+                              older_ordinate=target.ordinate if target.ordinate != "0" else None)
+    point = hot.position
+    try:
+        memory = await trio.to_thread.run_sync(hot.live.memory_snapshot, limiter=runner.wasm_limiter)
+    finally:
+        runner.memcache.checkin(hot.live, hot.position, gas_used=hot.gas_used, eval_time_ms=hot.eval_time_ms)
     record = await runner.process_record(process_id)
     process = _adapt.domain_process(record)
     module, module_meta = await runner.module_for(process)
     ao_global = domain.AoGlobal.of(process, module_meta)
-    hot = runner.memcache.checkout(process_id)
-    memory, point = None, None
-    if hot is not None:
-        point = hot.position
-        try:
-            memory = await trio.to_thread.run_sync(hot.live.memory_snapshot, limiter=runner.wasm_limiter)
-        finally:
-            runner.memcache.checkin(hot.live, hot.position, gas_used=hot.gas_used, eval_time_ms=hot.eval_time_ms)
     try:
         envelope = domain.dry_run_message(
-            message, process_id=process_id, ordinate=point.ordinate if point else "0",
-            from_timestamp=point.timestamp if point else record.timestamp,
-            from_block_height=point.block_height if point else record.block_height, ao_global=ao_global)
+            message, process_id=process_id, ordinate=point.ordinate, from_timestamp=point.timestamp,
+            from_block_height=point.block_height, ao_global=ao_global)
     except InvalidMessageError as exc:
         # the caller's body fails the message schema ("'Owner': Required. | 'From': Required."):
         # invalid input, 400 with the reference's text (it answers 500; docs/differences.md)

@@ -115,3 +115,34 @@ async def test_waiters_get_results_a_long_stream_no_longer_keeps(tmp_path: Path,
                 for mid in reversed(mids):
                     nursery.start_soon(read, mid)
         assert [got[mid]["Output"] for mid in mids] == [str(n) for n in range(1, 7)]
+
+
+async def test_memory_reads_wait_for_a_stream_that_took_the_process_meanwhile(tmp_path: Path) -> None:
+    """Between bringing a process up to date and taking its memory, another stream may have taken
+    it (or the cache evicted it): a dry-run must then evaluate again, never run against a fresh
+    process, and /state must not fail."""
+    async with open_devnet(DevnetConfig(directory=tmp_path / "devnet")) as devnet:
+        module = await devnet.publish_module((MODULES / "lua_process_gen2.wasm").read_bytes(),
+                                             module_format="wasm32-unknown-emscripten2")
+        pid = await devnet.spawn(module, tags={"Name": "counter"})
+        for _ in range(5):
+            await devnet.send(pid, data="Counter = (Counter or 0) + 1 return Counter", tags={"Action": "Eval"})
+        async with open_cu(devnet, tmp_path / "cu") as cu:
+            real = cu.evaluate_to
+            taken: list[Any] = []
+
+            async def evaluate_then_lose_it(*args: Any, **kwargs: Any) -> Any:
+                outcome = await real(*args, **kwargs)
+                if not taken:                      # a stream that started meanwhile holds it
+                    taken.append(cu.runner.memcache.checkout(pid))
+                return outcome
+
+            cu.evaluate_to = evaluate_then_lose_it          # type: ignore[method-assign]
+            message = {"Tags": [{"name": "Action", "value": "Eval"}], "Data": "return Counter",
+                       "Owner": "someone"}
+            result = await cu.dry_run(pid, message, to=None, max_age_ms=None)
+            assert taken and taken[0] is not None
+            assert result["Output"] == "5"
+            taken.clear()
+            state = await cu.read_state(pid, None)
+            assert taken and taken[0] is not None and len(state.memory) > 0
