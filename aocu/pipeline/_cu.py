@@ -403,7 +403,7 @@ class ComputeUnit:
         for _ in range(TAKE_STATE_TRIES):
             outcome = await self.evaluate_to(process_id, target, eval_to_nonce=eval_to_nonce)
             check_not_older(outcome, target, older_ordinate)
-            hot = self.runner.memcache.checkout(process_id)
+            hot = await self.runner.memcache.checkout_waiting(process_id)
             if hot is not None:
                 return hot
         raise AocuError(f"the state of process {process_id} did not stay in memory long enough to be read "

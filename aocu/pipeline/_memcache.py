@@ -51,6 +51,7 @@ class ProcessMemoryCache:
         self._clock = clock
         self._entries: OrderedDict[str, Hot] = OrderedDict()
         self._checked_out: dict[str, MemoryPoint | None] = {}
+        self._returned: dict[str, trio.Event] = {}     # set when a checked-out entry comes back
         self._bytes = 0
         self._in_files: set[str] = set()      # drained and not hot since (the reference's drainedToFile)
         self._draining_send, self._draining_recv = trio.open_memory_channel[tuple[LiveProcess, MemoryPoint]](64)
@@ -91,6 +92,15 @@ class ProcessMemoryCache:
         hot = self._pop(process_id)
         if hot is not None:
             self._checked_out[process_id] = hot.position
+            self._returned[process_id] = trio.Event()
+        return hot
+
+    async def checkout_waiting(self, process_id: str) -> Hot | None:
+        """`checkout`, after waiting for the entry to come back if someone has it out (a dry-run
+        or ``/state`` copying its memory, a checkpoint): a miss then would start the process
+        again from an older state, and its check-in would replace the newer one."""
+        while (hot := self.checkout(process_id)) is None and process_id in self._returned:
+            await self._returned[process_id].wait()
         return hot
 
     def _pop(self, process_id: str) -> Hot | None:
@@ -104,12 +114,15 @@ class ProcessMemoryCache:
         """Put a live process back (or in for the first time) as the most recently used."""
         pid = position.process_id
         self._checked_out.pop(pid, None)
+        self._set_returned(pid)
         self._in_files.discard(pid)
         size = live.memory_size
         if size > self.max_bytes:
             self._queue_drain(live, position)       # never fits: straight to its file
             return
-        self._pop(pid)
+        replaced = self._pop(pid)
+        if replaced is not None and replaced.live is not live:
+            replaced.live.close()                   # nobody has an entry of the cache out
         self._entries[pid] = Hot(live, position, self._clock(), size, gas_used, eval_time_ms)
         self._bytes += size
         self._evict_over_budget()
@@ -117,6 +130,12 @@ class ProcessMemoryCache:
     def discard(self, process_id: str) -> None:
         self._pop(process_id)
         self._checked_out.pop(process_id, None)
+        self._set_returned(process_id)
+
+    def _set_returned(self, process_id: str) -> None:
+        returned = self._returned.pop(process_id, None)
+        if returned is not None:
+            returned.set()
 
     # -- eviction ------------------------------------------------------------------------
     def _evict_over_budget(self) -> None:

@@ -222,7 +222,7 @@ class ProcessRunner:
     # -- starting point ------------------------------------------------------------------
     async def _start(self, process_id: str, module: Module) -> tuple[LiveProcess, MemoryPoint | None, str, int,
                                                                       float]:
-        hot = self.memcache.checkout(process_id)
+        hot = await self.memcache.checkout_waiting(process_id)
         if hot is not None:
             return hot.live, hot.position, "memory", hot.gas_used, hot.eval_time_ms
         kind = SnapshotKind.DRAIN if self.options.ignore_local_checkpoints else None

@@ -146,3 +146,41 @@ async def test_memory_reads_wait_for_a_stream_that_took_the_process_meanwhile(tm
             taken.clear()
             state = await cu.read_state(pid, None)
             assert taken and taken[0] is not None and len(state.memory) > 0
+
+
+async def test_a_stream_waits_for_a_process_someone_has_out_instead_of_replaying(tmp_path: Path) -> None:
+    """A dry-run or /state copying the memory has the hot entry out for a moment; a stream that
+    starts then waits for it rather than replaying the process from its first message."""
+    from aocu.pipeline._events import StreamStarted
+    async with open_devnet(DevnetConfig(directory=tmp_path / "devnet")) as devnet:
+        module = await devnet.publish_module((MODULES / "lua_process_gen2.wasm").read_bytes(),
+                                             module_format="wasm32-unknown-emscripten2")
+        pid = await devnet.spawn(module, tags={"Name": "counter"})
+        first = await devnet.send(pid, data="Counter = (Counter or 0) + 1 return Counter", tags={"Action": "Eval"})
+        async with open_cu(devnet, tmp_path / "cu") as cu:
+            await cu.read_result(pid, first)
+            later = await devnet.send(pid, data="Counter = Counter + 1 return Counter", tags={"Action": "Eval"})
+            memcache = cu.runner.memcache
+            held = memcache.checkout(pid)                   # a memory copy under way elsewhere
+            assert held is not None
+            got: dict[str, Any] = {}
+            async with cu.events.subscribe(pid) as events:
+                async with trio.open_nursery() as nursery:
+                    async def read() -> None:
+                        got["result"] = await cu.read_result(pid, later)
+                    nursery.start_soon(read)
+                    await trio.sleep(0.2)
+                    assert "result" not in got              # waiting, not replaying
+                    memcache.checkin(held.live, held.position)
+                starts = [e for e in events_received(events) if isinstance(e, StreamStarted)]
+            assert got["result"]["Output"] == "2"
+            assert [e.start for e in starts] == ["memory"]
+
+
+def events_received(events: Any) -> list[Any]:
+    out = []
+    while True:
+        try:
+            out.append(events.receive_nowait())
+        except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+            return out
