@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import trio
 
 from aocu.clients import ClientsConfig, open_gateway_client, open_scheduler_client, open_scheduler_locator
@@ -117,7 +118,8 @@ async def test_waiters_get_results_a_long_stream_no_longer_keeps(tmp_path: Path,
         assert [got[mid]["Output"] for mid in mids] == [str(n) for n in range(1, 7)]
 
 
-async def test_memory_reads_wait_for_a_stream_that_took_the_process_meanwhile(tmp_path: Path) -> None:
+@pytest.mark.parametrize("lost", ["held", "evicted"])
+async def test_memory_reads_wait_for_a_stream_that_took_the_process_meanwhile(tmp_path: Path, lost: str) -> None:
     """Between bringing a process up to date and taking its memory, another stream may have taken
     it (or the cache evicted it): a dry-run must then evaluate again, never run against a fresh
     process, and /state must not fail."""
@@ -127,14 +129,22 @@ async def test_memory_reads_wait_for_a_stream_that_took_the_process_meanwhile(tm
         pid = await devnet.spawn(module, tags={"Name": "counter"})
         for _ in range(5):
             await devnet.send(pid, data="Counter = (Counter or 0) + 1 return Counter", tags={"Action": "Eval"})
-        async with open_cu(devnet, tmp_path / "cu") as cu:
+        async with open_cu(devnet, tmp_path / "cu") as cu, trio.open_nursery() as nursery:
             real = cu.evaluate_to
             taken: list[Any] = []
 
+            async def give_back(hot: Any) -> None:
+                await trio.sleep(0.1)
+                cu.runner.memcache.checkin(hot.live, hot.position)
+
             async def evaluate_then_lose_it(*args: Any, **kwargs: Any) -> Any:
                 outcome = await real(*args, **kwargs)
-                if not taken:                      # a stream that started meanwhile holds it
+                if not taken:                      # a stream that started meanwhile holds it a while
                     taken.append(cu.runner.memcache.checkout(pid))
+                    if lost == "held":
+                        nursery.start_soon(give_back, taken[0])
+                    else:                          # or the cache let it go
+                        cu.runner.memcache.discard(pid)
                 return outcome
 
             cu.evaluate_to = evaluate_then_lose_it          # type: ignore[method-assign]
