@@ -26,8 +26,18 @@ import stat
 from pathlib import Path
 from typing import Final
 
-__all__ = ["PrivateDir", "Refused", "create_private_file", "open_private_dir", "open_private_file", "read_private_file",
-           "remove_temp_files", "unsafe", "write_private_file"]
+__all__ = [
+    "PrivateDir",
+    "Refused",
+    "create_private_file",
+    "open_private_dir",
+    "open_private_file",
+    "read_cached",
+    "read_private_file",
+    "remove_temp_files",
+    "unsafe",
+    "write_private_file",
+]
 
 _DIR_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # O_NONBLOCK: a planted FIFO must not hang the read before fstat refuses it
@@ -155,6 +165,19 @@ def read_private_file(dir_fd: int, name: str, *, size: int | None = None) -> byt
             return f.read()
     finally:
         os.close(fd)
+
+
+def read_cached(dir_fd: int, name: str, log: logging.Logger, what: str, then: str, *,
+                size: int | None = None) -> bytes | None:
+    """`read_private_file` for a cache: None when the file is missing, refused or unreadable, the
+    last two with a warning naming ``what`` the file is and ``then`` what the caller does instead."""
+    try:
+        return read_private_file(dir_fd, name, size=size)
+    except Refused as exc:
+        log.warning("not using %s %s: %s; %s", what, name, exc, then)
+    except OSError as exc:
+        log.warning("not using %s %s: %s; %s", what, name, exc.strerror, then)
+    return None
 
 
 def create_private_file(dir_fd: int, name: str) -> int:

@@ -50,8 +50,8 @@ class ProcessMemoryCache:
         self._drain = drain
         self._clock = clock
         self._entries: OrderedDict[str, Hot] = OrderedDict()
-        self._checked_out: dict[str, MemoryPoint | None] = {}
-        self._returned: dict[str, trio.Event] = {}     # set when a checked-out entry comes back
+        #: the entries checked out, each with the event set when it comes back (or is discarded)
+        self._returned: dict[str, trio.Event] = {}
         self._bytes = 0
         self._in_files: set[str] = set()      # drained and not hot since (the reference's drainedToFile)
         self._draining_send, self._draining_recv = trio.open_memory_channel[tuple[LiveProcess, MemoryPoint]](64)
@@ -91,7 +91,6 @@ class ProcessMemoryCache:
         """Take a process's hot entry for exclusive use (None on a miss)."""
         hot = self._pop(process_id)
         if hot is not None:
-            self._checked_out[process_id] = hot.position
             self._returned[process_id] = trio.Event()
         return hot
 
@@ -113,7 +112,6 @@ class ProcessMemoryCache:
                 eval_time_ms: float = 0.0) -> None:
         """Put a live process back (or in for the first time) as the most recently used."""
         pid = position.process_id
-        self._checked_out.pop(pid, None)
         self._set_returned(pid)
         self._in_files.discard(pid)
         size = live.memory_size
@@ -129,7 +127,6 @@ class ProcessMemoryCache:
 
     def discard(self, process_id: str) -> None:
         self._pop(process_id)
-        self._checked_out.pop(process_id, None)
         self._set_returned(process_id)
 
     def _set_returned(self, process_id: str) -> None:

@@ -233,7 +233,7 @@ class ProcessRunner:
             except AocuError:
                 memory = None
             if memory is not None:
-                live = await trio.to_thread.run_sync(LiveProcess, module, bytes(memory),
+                live = await trio.to_thread.run_sync(LiveProcess, module, memory,
                                                      limiter=self.wasm_limiter)
                 return live, snapshot.point, f"file:{snapshot.kind}", snapshot.gas_used, snapshot.eval_time_ms
         if self.finder is not None:

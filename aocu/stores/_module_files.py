@@ -20,7 +20,7 @@ from typing import Final, NamedTuple
 
 import trio
 
-from aocu._safefiles import PrivateDir, Refused, read_private_file, remove_temp_files, write_private_file
+from aocu._safefiles import PrivateDir, Refused, read_cached, remove_temp_files, write_private_file
 
 from ._memory_files import safe_name_part
 
@@ -88,14 +88,8 @@ class ModuleFiles:
             return None
         name = self.file_name(module_id)
         try:
-            data = read_private_file(fd, name, size=expected.size)
-        except Refused as exc:
-            log.warning("not using cached binary %s of module %s: %s; downloading it again", name, module_id, exc)
-            return None
-        except OSError as exc:
-            log.warning("not using cached binary %s of module %s: %s; downloading it again", name, module_id,
-                        exc.strerror)
-            return None
+            data = read_cached(fd, name, log, f"module {module_id}'s cached binary", "downloading it again",
+                               size=expected.size)
         finally:
             os.close(fd)
         if data is not None and hashlib.sha256(data).digest() != expected.sha256:

@@ -15,7 +15,7 @@ import os
 import threading
 from pathlib import Path
 
-from aocu._safefiles import PrivateDir, Refused, read_private_file, write_private_file
+from aocu._safefiles import PrivateDir, Refused, read_cached, write_private_file
 
 log = logging.getLogger("aocu.wasm.cache")
 
@@ -52,14 +52,7 @@ def open_dir(cache_dir: Path) -> int | None:
 def read_artifact(dir_fd: int, name: str) -> bytes | None:
     """The compiled module stored as ``name`` in the checked directory, or None when missing,
     untrustworthy or damaged (its SHA-256 does not match)."""
-    try:
-        stored = read_private_file(dir_fd, name)
-    except Refused as exc:
-        log.warning("not reading compiled module %s: %s; it will be replaced", name, exc)
-        return None
-    except OSError as exc:
-        log.warning("not reading compiled module %s: %s", name, exc.strerror)
-        return None
+    stored = read_cached(dir_fd, name, log, "compiled module", "it will be replaced")
     if stored is None:
         return None
     digest, data = stored[:_DIGEST_BYTES], stored[_DIGEST_BYTES:]
