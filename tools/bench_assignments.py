@@ -23,17 +23,17 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from _bench_cu import open_bench_cu
 
 from aocu.devnet import DevnetConfig, open_devnet
 from aocu.devnet._faults import Fault
 from aocu.pipeline import _runner
+from aocu.testing import open_pipeline_cu
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 async def read_last(devnet: Any, state: Path, pid: str, mid: str) -> tuple[float, dict[str, Any]]:
-    async with open_bench_cu(devnet.urls.cu_env(), state) as cu:
+    async with open_pipeline_cu(devnet.urls.cu_env(), state) as cu:
         started = time.perf_counter()
         result = await cu.read_result(pid, mid)
         return time.perf_counter() - started, result

@@ -40,10 +40,10 @@ from typing import Any
 
 import httpx
 import trio
-from _bench_cu import open_bench_cu
 
 from aocu.app import tune_gc_for_serving
 from aocu.pipeline import LiveProcess
+from aocu.testing import open_pipeline_cu
 from aocu.wasm import load_module
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,7 +120,7 @@ def pure_wasm_ms(binary: bytes, fmt: str) -> tuple[float, float]:
 
 
 async def run_cu(su_env: dict[str, str], state: Path, pid: str, mids: list[str]) -> dict[str, float]:
-    async with open_bench_cu(su_env, state) as cu:
+    async with open_pipeline_cu(su_env, state) as cu:
         tune_gc_for_serving()               # as `aocu serve` does once the CU listens
         # Nobody subscribes to progress events, as for a plain /result: the time inside handle()
         # comes from the recorder instead.

@@ -3,7 +3,8 @@
 `FakeComputeUnitApi` implements the HTTP port over dicts (open it with `open_fake_api` so its
 evaluations run in their own nursery, as the pipeline's do); `open_test_server` and
 `serve_in_thread` serve it on loopback; `test_wallet_jwk` makes a wallet with a stable address;
-`wait_until` polls a condition; `FakeItemSigner`/`FakeItemVerifier` sign and verify checkpoints
+`wait_until` polls a condition; `open_pipeline_cu` is a CU without its HTTP layer (real clients,
+stores and pipeline) pointed at a devnet; `FakeItemSigner`/`FakeItemVerifier` sign and verify checkpoints
 without RSA.
 Nothing here is used by the running CU.
 """
@@ -13,6 +14,7 @@ from ._checkpoints import FakeItemVerifier as FakeItemVerifier
 from ._fake_api import CachedResult as CachedResult
 from ._fake_api import FakeComputeUnitApi as FakeComputeUnitApi
 from ._fake_api import open_fake_api as open_fake_api
+from ._pipeline import open_pipeline_cu as open_pipeline_cu
 from ._server import open_test_client as open_test_client
 from ._server import open_test_server as open_test_server
 from ._server import serve_in_thread as serve_in_thread
@@ -25,6 +27,7 @@ __all__ = [
     "FakeItemSigner",
     "FakeItemVerifier",
     "open_fake_api",
+    "open_pipeline_cu",
     "open_test_client",
     "open_test_server",
     "serve_in_thread",

@@ -7,19 +7,15 @@ is wrapped to record which transactions' data the CU fetched.
 
 from __future__ import annotations
 
-import dataclasses
 import stat
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import trio
-
-from aocu.clients import ClientsConfig, open_gateway_client, open_scheduler_client, open_scheduler_locator
 from aocu.devnet import DevnetConfig, open_devnet
-from aocu.pipeline import ComputeUnit, EventBus, PipelineOptions, ProcessMemoryCache, ProcessRunner
-from aocu.stores import StoreOptions, open_stores
+from aocu.pipeline import ComputeUnit
+from aocu.testing import open_pipeline_cu
 
 from .test_pipeline_devnet import FAST_RETRY, MODULES
 
@@ -44,18 +40,14 @@ class RecordingGateway:
 
 @asynccontextmanager
 async def open_cu(devnet: Any, state: Path) -> AsyncIterator[tuple[ComputeUnit, RecordingGateway]]:
-    config = dataclasses.replace(ClientsConfig.from_env(devnet.urls.cu_env()), su_retry=FAST_RETRY,
-                                 gateway_retry=FAST_RETRY)
-    options = StoreOptions(drain_dir=state / "drain", checkpoint_dir=state / "checkpoints",
-                           module_dir=state / "modules")
-    async with (open_stores(state / "cu.sqlite", options) as stores,
-                open_scheduler_client(config) as su, open_gateway_client(config) as inner,
-                open_scheduler_locator(config) as locator, trio.open_nursery() as nursery):
-        gateway = RecordingGateway(inner)
-        runner = ProcessRunner(scheduler=su, locator=locator, gateway=gateway, stores=stores, events=EventBus(),
-                               memcache=ProcessMemoryCache(1 << 30, 3600), options=PipelineOptions())
-        yield ComputeUnit(runner, nursery), gateway
-        nursery.cancel_scope.cancel()
+    gateways: list[RecordingGateway] = []
+
+    def record(inner: Any) -> RecordingGateway:
+        gateways.append(RecordingGateway(inner))
+        return gateways[0]
+
+    async with open_pipeline_cu(devnet.urls.cu_env(), state, retry=FAST_RETRY, wrap_gateway=record) as cu:
+        yield cu, gateways[0]
 
 
 async def evaluates_lua(cu: ComputeUnit, pid: str, mid: str) -> None:

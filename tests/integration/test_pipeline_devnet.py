@@ -8,21 +8,18 @@ after a restart from its stores.
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
 
-from aocu.clients import ClientsConfig, open_gateway_client, open_scheduler_client, open_scheduler_locator
 from aocu.clients._retry import RetryPolicy
 from aocu.devnet import DevnetConfig, open_devnet
-from aocu.pipeline import ComputeUnit, EventBus, PipelineOptions, ProcessMemoryCache, ProcessRunner
-from aocu.stores import StoreOptions, open_stores
+from aocu.pipeline import ComputeUnit, PipelineOptions
+from aocu.testing import open_pipeline_cu
 
 MODULES = Path(__file__).resolve().parents[1] / "fixtures" / "modules"
 
@@ -31,21 +28,9 @@ MODULES = Path(__file__).resolve().parents[1] / "fixtures" / "modules"
 FAST_RETRY = RetryPolicy(max_retries=2, initial_delay_s=0.01)
 
 
-@asynccontextmanager
-async def open_cu(devnet: Any, state: Path, pipeline: PipelineOptions | None = None,
-                  **unit: Any) -> AsyncIterator[ComputeUnit]:
-    config = dataclasses.replace(ClientsConfig.from_env(devnet.urls.cu_env()), su_retry=FAST_RETRY,
-                                 gateway_retry=FAST_RETRY)
-    options = StoreOptions(drain_dir=state / "drain", checkpoint_dir=state / "checkpoints",
-                           module_dir=state / "modules")
-    async with (open_stores(state / "cu.sqlite", options) as stores,
-                open_scheduler_client(config) as su, open_gateway_client(config) as gateway,
-                open_scheduler_locator(config) as locator, trio.open_nursery() as nursery):
-        memcache = ProcessMemoryCache(1 << 30, 3600)
-        runner = ProcessRunner(scheduler=su, locator=locator, gateway=gateway, stores=stores, events=EventBus(),
-                               memcache=memcache, options=pipeline or PipelineOptions())
-        yield ComputeUnit(runner, nursery, **unit)
-        nursery.cancel_scope.cancel()
+def open_cu(devnet: Any, state: Path, pipeline: PipelineOptions | None = None,
+            **unit: Any) -> AbstractAsyncContextManager[ComputeUnit]:
+    return open_pipeline_cu(devnet.urls.cu_env(), state, pipeline=pipeline, retry=FAST_RETRY, **unit)
 
 
 async def test_results_from_the_devnet_are_consistent_across_streams_and_restarts(tmp_path: Path) -> None:
